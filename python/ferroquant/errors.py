@@ -1,0 +1,61 @@
+"""The exception tree of ferroquant.
+
+Every error the package raises on purpose derives from :class:`FerroquantError`. Argument problems
+also derive from the built-in class a Python user would catch (`ValueError`, `TypeError`), so
+``except ValueError`` keeps working. The Rust core raises these classes by name (see
+``rust/src/error.rs``, ``Error::kind``); keep the names in sync.
+
+Examples
+--------
+>>> import numpy as np, ferroquant as fq
+>>> try:
+...     fq.indicators.sma(np.array([1.0, np.inf]), 2)
+... except fq.errors.NonFiniteError as e:
+...     print(type(e).__name__, isinstance(e, ValueError))
+NonFiniteError True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DTypeError",
+    "EmptyInputError",
+    "FerroquantError",
+    "InternalError",
+    "InvalidParameterError",
+    "NonFiniteError",
+    "ShapeError",
+    "ThreadPoolError",
+]
+
+
+class FerroquantError(Exception):
+    """Base class of every error raised by ferroquant."""
+
+
+class InvalidParameterError(FerroquantError, ValueError):
+    """A scalar argument is out of range (e.g. ``period=0``); the message gives the valid range."""
+
+
+class ShapeError(FerroquantError, ValueError):
+    """Arrays have the wrong number of dimensions or disagree in shape."""
+
+
+class NonFiniteError(FerroquantError, ValueError):
+    """An input holds ``±inf``; the message names the argument, asset and bar. Use NaN for gaps."""
+
+
+class EmptyInputError(FerroquantError, ValueError):
+    """An input has no assets or no bars."""
+
+
+class DTypeError(FerroquantError, TypeError):
+    """An input cannot be read as numbers (strings, objects, complex values)."""
+
+
+class ThreadPoolError(FerroquantError, RuntimeError):
+    """The worker pool could not be started."""
+
+
+class InternalError(FerroquantError, RuntimeError):
+    """A bug in ferroquant (a Rust panic caught at the boundary). Please report it."""

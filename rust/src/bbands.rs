@@ -1,0 +1,80 @@
+//! Bollinger bands and STDDEV: a rolling mean and standard deviation from one window state.
+
+use crate::error::{check_at_least, check_finite_param, Result};
+use crate::panel::{for_each_asset, Input, Output};
+use crate::rolling::check_window;
+use crate::window::{leaving, slice_window, window_start, Window};
+
+/// Bands of one series into (middle, upper, lower): middle ± k·std(ddof).
+pub fn bollinger(x: &[f64], period: usize, k: f64, ddof: usize, min_periods: usize, out: &mut [&mut [f64]]) {
+    let mut w = Window::<true>::new();
+    let need = min_periods.max(ddof + 1).max(1);
+    for t in 0..x.len() {
+        let win = &x[window_start(t, period)..=t];
+        w.slide(x[t], leaving(x, t, period), || slice_window(win));
+        let (mid, up, lo) = if w.count() >= need {
+            let mean = w.mean();
+            let band = k * (w.m2() / (w.count() - ddof) as f64).sqrt();
+            (mean, mean + band, mean - band)
+        } else {
+            (f64::NAN, f64::NAN, f64::NAN)
+        };
+        out[0][t] = mid;
+        out[1][t] = up;
+        out[2][t] = lo;
+    }
+}
+
+fn check_ddof(ddof: usize, period: usize) -> Result<()> {
+    if ddof >= period.max(1) && period > 1 {
+        return Err(crate::error::Error::param(
+            "ddof",
+            ddof,
+            format!("an integer below period={period} (0 for TA-Lib, 1 for pandas)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Bollinger bands over a `(n_assets, n_bars)` panel; `out` = [middle, upper, lower].
+#[allow(clippy::too_many_arguments)]
+pub fn bollinger_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    period: usize,
+    k: f64,
+    ddof: usize,
+    min_periods: usize,
+    out: [Output<'_>; 3],
+) -> Result<()> {
+    check_at_least("period", period, 1)?;
+    check_window(period, min_periods)?;
+    check_finite_param("k", k)?;
+    check_ddof(ddof, period)?;
+    let mut out = out;
+    for_each_asset(n_assets, n_bars, &[Input { name: "close", data: x }], &mut out, |i, o| {
+        bollinger(i[0], period, k, ddof, min_periods, o)
+    })
+}
+
+/// STDDEV (TA-Lib's name): `nbdev` times the rolling standard deviation.
+pub fn stddev(x: &[f64], period: usize, nbdev: f64, ddof: usize, out: &mut [f64]) {
+    crate::rolling::rolling_stat(x, period, period, ddof, crate::rolling::Stat::Std, out);
+    if nbdev != 1.0 {
+        for v in out.iter_mut() {
+            *v *= nbdev;
+        }
+    }
+}
+
+/// STDDEV over a `(n_assets, n_bars)` panel.
+#[allow(clippy::too_many_arguments)]
+pub fn stddev_panel(x: &[f64], n_assets: usize, n_bars: usize, period: usize, nbdev: f64, ddof: usize, out: Output<'_>) -> Result<()> {
+    check_at_least("period", period, 1)?;
+    check_finite_param("nbdev", nbdev)?;
+    check_ddof(ddof, period)?;
+    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
+        stddev(i[0], period, nbdev, ddof, o[0])
+    })
+}

@@ -1,0 +1,56 @@
+//! The one place that leaves the Python world: it releases the GIL, runs work in our rayon pool,
+//! turns panics into `InternalError` and maps [`Error`] onto the `ferroquant.errors` classes.
+
+use crate::error::Error;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Work below this many cells runs on the calling thread with the GIL held: handing it to the
+/// pool would cost more than computing it.
+const INLINE_MAX_CELLS: usize = 1 << 15;
+
+/// Runs `f` over `cells` cells of data with `threads` workers (0 = the default pool) and converts
+/// its outcome into a Python result.
+pub fn compute<T, F>(py: Python<'_>, threads: usize, cells: usize, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, Error> + Send,
+{
+    let guarded = move || match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(Error::Internal {
+            reason: panic_message(payload.as_ref()),
+        }),
+    };
+    let outcome = if cells < INLINE_MAX_CELLS {
+        guarded()
+    } else {
+        py.detach(move || crate::pool::install(threads, guarded).and_then(|r| r))
+    };
+    outcome.map_err(|e| to_pyerr(py, &e))
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// Maps a core error onto the Python exception class of the same name in `ferroquant.errors`.
+pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
+    let message = e.to_string();
+    let class = py
+        .import("ferroquant.errors")
+        .and_then(|m| m.getattr(e.kind()))
+        .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
+    match class {
+        Ok(cls) => PyErr::from_type(cls, message),
+        Err(_) => PyRuntimeError::new_err(message),
+    }
+}

@@ -1,0 +1,203 @@
+//! Relative strength index: Cutler (rolling means of gains and losses, the pandas default) and
+//! Wilder (TA-Lib: averages seeded with the mean of the first n changes, then smoothed).
+
+use crate::convention::{talib_is_zero, Convention};
+use crate::error::{check_at_least, Result};
+use crate::panel::{for_each_asset, Input, Output};
+use crate::window::{window_start, Window};
+
+/// Cutler RSI state over windows of `period` changes. The gain and loss windows share their
+/// positions, so one count serves both.
+#[derive(Clone, Debug)]
+pub struct Cutler {
+    gains: Window<false>,
+    losses: Window<false>,
+}
+
+impl Default for Cutler {
+    fn default() -> Self {
+        Cutler {
+            gains: Window::new(),
+            losses: Window::new(),
+        }
+    }
+}
+
+/// Positive part of a change (NaN stays NaN).
+#[inline(always)]
+pub fn gain(d: f64) -> f64 {
+    if d > 0.0 {
+        d
+    } else if d.is_nan() {
+        d
+    } else {
+        0.0
+    }
+}
+
+/// Magnitude of the negative part of a change (NaN stays NaN).
+#[inline(always)]
+pub fn loss(d: f64) -> f64 {
+    if d < 0.0 {
+        -d
+    } else if d.is_nan() {
+        d
+    } else {
+        0.0
+    }
+}
+
+/// `100 - 100 / (1 + g/l)` with IEEE semantics: l = 0 < g gives 100, g = l = 0 gives NaN.
+#[inline(always)]
+pub fn cutler_value(g: f64, l: f64) -> f64 {
+    100.0 - 100.0 / (1.0 + g / l)
+}
+
+impl Cutler {
+    /// Slides both windows: change `d_in` enters, `d_out` leaves (NaN when none); `changes`
+    /// yields the window's changes after the slide, read only for an exact recompute.
+    #[inline(always)]
+    pub fn slide<I: Iterator<Item = f64>>(&mut self, d_in: f64, d_out: f64, changes: impl Fn() -> I) {
+        self.gains.slide(gain(d_in), gain(d_out), || changes().map(gain));
+        self.losses.slide(loss(d_in), loss(d_out), || changes().map(loss));
+    }
+
+    /// Valid changes in the window.
+    #[inline(always)]
+    pub fn count(&self) -> usize {
+        self.gains.count()
+    }
+
+    /// RSI of the current window (call with `count() > 0`).
+    #[inline(always)]
+    pub fn value(&self) -> f64 {
+        cutler_value(self.gains.mean(), self.losses.mean())
+    }
+}
+
+/// Wilder RSI state (TA-Lib's algorithm, including its `|g + l| < 1e-8 → 0` rule).
+#[derive(Clone, Debug)]
+pub struct Wilder {
+    period: usize,
+    seen: usize,
+    avg_gain: f64,
+    avg_loss: f64,
+}
+
+impl Wilder {
+    /// A Wilder RSI over `period` changes.
+    pub fn new(period: usize) -> Self {
+        Wilder {
+            period,
+            seen: 0,
+            avg_gain: 0.0,
+            avg_loss: 0.0,
+        }
+    }
+
+    /// Feeds one change; returns the RSI after it (NaN for a NaN change or during warm-up).
+    #[inline(always)]
+    pub fn update(&mut self, d: f64) -> f64 {
+        if d.is_nan() {
+            return f64::NAN;
+        }
+        self.seen += 1;
+        let n = self.period as f64;
+        if self.seen <= self.period {
+            if d < 0.0 {
+                self.avg_loss -= d;
+            } else {
+                self.avg_gain += d;
+            }
+            if self.seen < self.period {
+                return f64::NAN;
+            }
+            self.avg_loss /= n;
+            self.avg_gain /= n;
+        } else {
+            self.avg_loss *= n - 1.0;
+            self.avg_gain *= n - 1.0;
+            if d < 0.0 {
+                self.avg_loss -= d;
+            } else {
+                self.avg_gain += d;
+            }
+            self.avg_loss /= n;
+            self.avg_gain /= n;
+        }
+        let total = self.avg_gain + self.avg_loss;
+        if talib_is_zero(total) {
+            0.0
+        } else {
+            100.0 * (self.avg_gain / total)
+        }
+    }
+}
+
+/// Change of `x` at bar `t` against the previous bar (NaN at t = 0).
+#[inline(always)]
+pub fn change(x: &[f64], t: usize) -> f64 {
+    if t == 0 {
+        f64::NAN
+    } else {
+        x[t] - x[t - 1]
+    }
+}
+
+/// RSI of one series.
+pub fn rsi(x: &[f64], period: usize, min_periods: usize, convention: Convention, out: &mut [f64]) {
+    match convention {
+        Convention::Talib => {
+            let mut w = Wilder::new(period);
+            for t in 0..x.len() {
+                out[t] = w.update(change(x, t));
+            }
+        }
+        Convention::Pandas => {
+            let mut c = Cutler::default();
+            let need = min_periods.max(1);
+            for t in 0..x.len() {
+                let d_out = if t >= period { change(x, t - period) } else { f64::NAN };
+                let s = window_start(t, period);
+                c.slide(change(x, t), d_out, || (s..=t).map(|j| change(x, j)));
+                out[t] = if c.count() >= need {
+                    c.value()
+                } else {
+                    f64::NAN
+                };
+            }
+        }
+    }
+}
+
+/// RSI over a `(n_assets, n_bars)` panel.
+pub fn rsi_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    period: usize,
+    min_periods: usize,
+    convention: Convention,
+    out: Output<'_>,
+) -> Result<()> {
+    check_at_least("period", period, 1)?;
+    crate::rolling::check_window(period, min_periods)?;
+    for_each_asset(n_assets, n_bars, &[Input { name: "close", data: x }], &mut [out], |i, o| {
+        rsi(i[0], period, min_periods, convention, o[0])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_window_is_nan_and_all_gains_is_100() {
+        let x = [1.0, 1.0, 1.0, 2.0, 3.0, 4.0];
+        let mut out = [0.0; 6];
+        rsi(&x, 2, 2, Convention::Pandas, &mut out);
+        assert!(out[2].is_nan());
+        assert_eq!(out[3], 100.0);
+        assert_eq!(out[5], 100.0);
+    }
+}
