@@ -257,7 +257,7 @@ def test_talib_oracle_spy(
 
 def test_talib_oracle_first_valid(spy: pd.DataFrame, reference_dir: Path) -> None:
     oracle = pd.read_csv(reference_dir / "talib_oracle_spy_daily_1999_2020.csv")
-    first = {col: int(oracle[col].first_valid_index()) for col in oracle.columns[1:]}  # type: ignore[arg-type]
+    first = {col: int(oracle[col].first_valid_index()) for col in oracle.columns[1:]}
     assert first["rsi14"] == first["atr14"] == ref.lookback("rsi", convention=T) == 14
     assert first["sma20"] == ref.lookback("sma", convention=T, period=20) == 19
     assert first["ema20"] == ref.lookback("ema", convention=T, period=20) == 19

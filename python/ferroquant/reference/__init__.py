@@ -20,6 +20,7 @@ from __future__ import annotations
 from ._common import FloatArray
 from .moving import (
     ema,
+    pandas_rolling_mean,
     pandas_rolling_std,
     rolling_max,
     rolling_mean,
@@ -49,6 +50,7 @@ __all__ = [
     "macd",
     "max_drawdown",
     "natr",
+    "pandas_rolling_mean",
     "pandas_rolling_std",
     "returns",
     "rolling_max",

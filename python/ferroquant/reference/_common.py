@@ -199,7 +199,7 @@ def window_is_flat(w: FloatArray) -> npt.NDArray[np.bool_]:
 
 
 def window_mean(w: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    """Mean of the valid values of each window (sum / count) and the count.
+    """Mean of the valid values of each window (sum / count, refined once) and the count.
 
     A flat window (all valid values equal) gets exactly that value, so deviations from the mean
     are exactly zero there; a window with no valid value gets NaN.
@@ -207,6 +207,8 @@ def window_mean(w: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     count = valid_count(w)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nansum(w, axis=-1) / count
+        # One refinement step brings the mean to within about half an ulp of the exact mean.
+        mean = mean + np.nansum(w - mean[..., np.newaxis], axis=-1) / count
     flat = window_is_flat(w)
     mean = np.where(flat, np.fmax.reduce(w, axis=-1), mean)
     return np.asarray(mean, dtype=np.float64), count

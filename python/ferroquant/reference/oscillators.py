@@ -16,16 +16,14 @@ from ._common import (
     check_min_periods,
     check_real,
     compress_apply,
-    from_frame,
     hlc_panels,
     parse_convention,
     prev_bar,
-    to_frame,
     valid_count,
     window_mean,
     windows,
 )
-from .moving import ema, exact_rolling_var, pandas_ema, rolling_mean
+from .moving import ema, exact_rolling_mean, exact_rolling_var, pandas_ema
 
 __all__ = ["TALIB_EPSILON", "bollinger", "cci", "macd", "rsi", "ultosc", "willr"]
 
@@ -44,7 +42,8 @@ def rsi(
     """Relative Strength Index.
 
     ``pandas`` (Cutler): ``d = x.diff()``, ``G = d.clip(lower=0).rolling(period, min_periods)
-    .mean()``, ``L = (-d.clip(upper=0)).rolling(...).mean()``, ``100 - 100 / (1 + G / L)``: a flat
+    .mean()``, ``L = (-d.clip(upper=0)).rolling(...).mean()`` (window means computed afresh, as
+    :func:`~ferroquant.reference.rolling_mean`), ``100 - 100 / (1 + G / L)``: a flat
     window (G = L = 0) is NaN, L = 0 < G gives 100. ``talib`` (Wilder, TA-Lib's RSI): averages
     seeded with the mean of the first ``period`` valid changes, then ``(avg * (period - 1) + v) /
     period``; ``100 * G / (G + L)``, 0 when G + L = 0. ``min_periods`` (default ``period``)
@@ -71,12 +70,12 @@ def rsi(
         (out,) = compress_apply(changes, lambda v: (_kernels.wilder_rsi(v, period),))
         return panel.restore(out)
     mp = check_min_periods(min_periods, period, period)
-    if values.size == 0:
-        return panel.restore(values.copy())
-    delta = to_frame(values).diff()
-    gain = delta.clip(lower=0).rolling(period, min_periods=mp).mean()
-    loss = (-delta.clip(upper=0)).rolling(period, min_periods=mp).mean()
-    return panel.restore(from_frame(100 - 100 / (1 + gain / loss)))
+    delta = values - prev_bar(values)  # x.diff()
+    gain = exact_rolling_mean(np.clip(delta, 0.0, None), period, mp)  # d.clip(lower=0)
+    loss = exact_rolling_mean(np.clip(-delta, 0.0, None), period, mp)  # -d.clip(upper=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = 100 - 100 / (1 + gain / loss)
+    return panel.restore(out)
 
 
 def macd(
@@ -157,7 +156,7 @@ def bollinger(
     panel = Panel(x)
     std = np.sqrt(exact_rolling_var(panel.values, period, ddof, period))
     if kind == "sma":
-        middle = rolling_mean(panel.values, period)
+        middle = exact_rolling_mean(panel.values, period, period)
     else:
         middle = ema(panel.values, period, convention=conv)
         middle[np.isnan(std)] = np.nan

@@ -31,8 +31,9 @@ def returns(x: npt.ArrayLike, *, kind: str = "simple", periods: int = 1) -> Floa
     periods = check_int("periods", periods)
     panel = Panel(x)
     values = panel.values
-    previous = np.full_like(values, np.nan)
-    previous[:, periods:] = values[:, : values.shape[1] - periods]
+    previous = np.full_like(values, np.nan)  # x.shift(periods)
+    if periods < values.shape[1]:
+        previous[:, periods:] = values[:, : values.shape[1] - periods]
     with np.errstate(invalid="ignore", divide="ignore"):
         out = values / previous - 1 if kind == "simple" else np.log(values / previous)
     return panel.restore(out)

@@ -21,6 +21,7 @@ from ._common import (
 )
 from .moving import (
     ema,
+    pandas_rolling_mean,
     pandas_rolling_std,
     rolling_max,
     rolling_mean,
@@ -143,6 +144,7 @@ _LOOKBACKS: dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any], Conven
     "rolling_var": (rolling_var, _moment),
     "rolling_std": (rolling_std, _moment),
     "pandas_rolling_std": (pandas_rolling_std, _moment),
+    "pandas_rolling_mean": (pandas_rolling_mean, _rolling),
     "stddev": (stddev, _deviation),
     "rsi": (rsi, _rsi),
     "bollinger": (bollinger, _deviation),

@@ -32,6 +32,9 @@ fn one_input<const K: usize>(
     let x = In::new(x);
     let (n_assets, n_bars) = x.shape();
     let cells = n_assets * n_bars;
+    if cells == 0 {
+        return Err(to_pyerr(py, &Error::Empty { name: "x" }));
+    }
     let mut block = OutBlock::new(out)?;
     let data = x.slice("x").map_err(|e| to_pyerr(py, &e))?;
     let outs = block.split::<K>(cells).map_err(|e| to_pyerr(py, &e))?;
@@ -55,6 +58,9 @@ fn hlc_input(
         }
     }
     let cells = n_assets * n_bars;
+    if cells == 0 {
+        return Err(to_pyerr(py, &Error::Empty { name: "close" }));
+    }
     let slices = [h.slice("high"), l.slice("low"), c.slice("close")];
     let mut data: [&[f64]; 3] = [&[]; 3];
     for (d, s) in data.iter_mut().zip(slices) {

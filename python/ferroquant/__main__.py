@@ -1,0 +1,7 @@
+"""``python -m ferroquant``: the command line."""
+
+import sys
+
+from ferroquant.cli import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+# Hand-written stub of the Rust extension (checked with `python -m mypy.stubtest ferroquant._core`).
+# Inputs are C-contiguous float64 (n_assets, n_bars) arrays; `out` is a C-contiguous float64 or
+# float32 (k, n_assets, n_bars) block; `threads` = 0 uses the default pool.
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "__version__",
+    "_after_fork_in_child",
+    "_error_kinds",
+    "_raise",
+    "atr",
+    "bollinger",
+    "build_info",
+    "ema",
+    "macd",
+    "oscillator",
+    "returns",
+    "rolling",
+    "rsi",
+    "scan",
+    "standard",
+    "stddev",
+    "thread_pool_size",
+    "true_range",
+    "wma",
+]
+
+__version__: str
+
+_F64 = NDArray[np.float64]
+_Out = NDArray[np.float64] | NDArray[np.float32]
+
+def rolling(
+    x: _F64, window: int, min_periods: int, ddof: int, stat: str, out: _Out, threads: int
+) -> None: ...
+def ema(x: _F64, period: int, convention: str, out: _Out, threads: int) -> None: ...
+def wma(x: _F64, period: int, min_periods: int, out: _Out, threads: int) -> None: ...
+def rsi(
+    x: _F64, period: int, min_periods: int, convention: str, out: _Out, threads: int
+) -> None: ...
+def bollinger(
+    x: _F64, period: int, k: float, ddof: int, min_periods: int, out: _Out, threads: int
+) -> None: ...
+def stddev(x: _F64, period: int, nbdev: float, ddof: int, out: _Out, threads: int) -> None: ...
+def macd(
+    x: _F64, fast: int, slow: int, signal: int, convention: str, out: _Out, threads: int
+) -> None: ...
+def true_range(
+    high: _F64, low: _F64, close: _F64, convention: str, out: _Out, threads: int
+) -> None: ...
+def atr(
+    high: _F64,
+    low: _F64,
+    close: _F64,
+    period: int,
+    convention: str,
+    normalised: bool,
+    out: _Out,
+    threads: int,
+) -> None: ...
+def oscillator(
+    name: str,
+    high: _F64,
+    low: _F64,
+    close: _F64,
+    periods: list[int],
+    convention: str,
+    out: _Out,
+    threads: int,
+) -> None: ...
+def returns(x: _F64, periods: int, log: bool, out: _Out, threads: int) -> None: ...
+def scan(x: _F64, out: _Out, threads: int) -> None: ...
+def standard(x: _F64, out: _Out, threads: int) -> None: ...
+def thread_pool_size(threads: int = 0) -> int: ...
+def _after_fork_in_child() -> None: ...
+def build_info() -> dict[str, Any]: ...
+def _error_kinds() -> list[str]: ...
+def _raise(kind: str) -> None: ...
