@@ -79,7 +79,9 @@ def _prepare_series(s: Any, name: str) -> Prepared:
 
     def restore(out: NDArray[Any], names: Sequence[str]) -> list[Any]:
         label = s.name if len(names) == 1 else None
-        return [pd.Series(o[0], index=s.index, name=label or n) for n, o in zip(names, out, strict=True)]
+        return [
+            pd.Series(o[0], index=s.index, name=label or n) for n, o in zip(names, out, strict=True)
+        ]
 
     return Prepared(data, restore)
 
@@ -88,7 +90,8 @@ def _prepare_frame(df: Any, name: str) -> Prepared:
     if SYMBOL_COLUMN in df.columns:
         raise ShapeError(
             f"{name} is a long frame (it has a {SYMBOL_COLUMN!r} column); pass it whole as the "
-            "first argument of an indicator, which reads its value columns, or pivot it to wide form"
+            "first argument of an indicator, which reads its value columns, or pivot it to "
+            "wide form"
         )
     bad = [c for c in df.columns if df[c].dtype.kind not in "biuf"]
     if bad:
@@ -109,14 +112,17 @@ def _prepare_frame(df: Any, name: str) -> Prepared:
 def prepare_long(df: Any, columns: Sequence[str], date: str | None) -> tuple[list[F64], Restorer]:
     """Pivot a long frame (one row per symbol and date) into panels of ``columns``.
 
-    The restorer returns one Series per output, aligned with the frame's rows. Dates are sorted within each symbol; duplicate (symbol, date) rows are an error.
+    The restorer returns one Series per output, aligned with the frame's rows. Dates are sorted
+    within each symbol; duplicate (symbol, date) rows are an error.
     """
     import pandas as pd
 
     missing = [c for c in [*columns, SYMBOL_COLUMN] if c not in df.columns]
     if missing:
         raise ShapeError(f"long frame lacks columns {missing}; it has {list(df.columns)[:10]}")
-    dates = df[date] if date is not None and date in df.columns else pd.Series(df.index, index=df.index)
+    dates = (
+        df[date] if date is not None and date in df.columns else pd.Series(df.index, index=df.index)
+    )
     sym_codes, _ = pd.factorize(df[SYMBOL_COLUMN], sort=True)
     date_codes, _ = pd.factorize(dates, sort=True)
     if (sym_codes < 0).any() or (date_codes < 0).any():
@@ -133,7 +139,10 @@ def prepare_long(df: Any, columns: Sequence[str], date: str | None) -> tuple[lis
         panels.append(panel.reshape(n_sym, n_dates))
 
     def restore(out: NDArray[Any], names: Sequence[str]) -> list[Any]:
-        return [pd.Series(o.reshape(-1)[flat], index=df.index, name=n) for n, o in zip(names, out, strict=True)]
+        return [
+            pd.Series(o.reshape(-1)[flat], index=df.index, name=n)
+            for n, o in zip(names, out, strict=True)
+        ]
 
     return panels, restore
 
@@ -144,7 +153,9 @@ def is_long_frame(x: Any) -> bool:
     return pd is not None and isinstance(x, pd.DataFrame) and SYMBOL_COLUMN in x.columns
 
 
-def allocate(k: int, shape: tuple[int, int], dtype: Any, out: Any, names: Sequence[str]) -> NDArray[Any]:
+def allocate(
+    k: int, shape: tuple[int, int], dtype: Any, out: Any, names: Sequence[str]
+) -> NDArray[Any]:
     """The ``(k, n_assets, n_bars)`` output block, fresh or a view of the caller's ``out``."""
     dt = np.dtype(np.float64 if dtype is None else dtype)
     if dt not in (np.float64, np.float32):

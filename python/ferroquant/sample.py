@@ -53,10 +53,12 @@ def load_sample(*, adjust_splits: bool = True) -> Panel:
     ((99, 1258), '2016-04-22', 11)
     """
     root = resources.files("ferroquant") / "data"
-    with (root / "sample_sectors.csv").open("r", encoding="utf-8", newline="") as f:
+    with (root / "sample_sectors.csv").open("r", encoding="utf-8") as f:
         sector_of = {row["symbol"]: row["sector"] for row in csv.DictReader(f)}
-    with (root / "sample_ohlcv.csv.gz").open("rb") as raw, \
-            gzip.open(raw, "rt", encoding="utf-8", newline="") as f:
+    with (
+        (root / "sample_ohlcv.csv.gz").open("rb") as raw,
+        gzip.open(raw, "rt", encoding="utf-8", newline="") as f,
+    ):
         rows = list(csv.reader(f))
     header, body = rows[0], rows[1:]
     if header != ["date", "symbol", "open", "high", "low", "close", "volume"]:
@@ -75,10 +77,14 @@ def load_sample(*, adjust_splits: bool = True) -> Panel:
     return Panel(syms, dates, [sector_of.get(s, "Unknown") for s in syms], *fields)
 
 
-def _adjust_splits(root: resources_abc.Traversable, symbols: list[str],
-                   dates: NDArray[np.datetime64], fields: list[NDArray[np.float64]]) -> None:
+def _adjust_splits(
+    root: resources_abc.Traversable,
+    symbols: list[str],
+    dates: NDArray[np.datetime64],
+    fields: list[NDArray[np.float64]],
+) -> None:
     row_of = {s: i for i, s in enumerate(symbols)}
-    with (root / "sample_corporate_actions.csv").open("r", encoding="utf-8", newline="") as f:
+    with (root / "sample_corporate_actions.csv").open("r", encoding="utf-8") as f:
         for action in csv.DictReader(f):
             ratio = float(action["split_coefficient"])
             row = row_of.get(action["symbol"])

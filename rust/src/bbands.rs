@@ -6,7 +6,14 @@ use crate::rolling::check_window;
 use crate::window::{leaving, slice_window, window_start, Window};
 
 /// Bands of one series into (middle, upper, lower): middle ± k·std(ddof).
-pub fn bollinger(x: &[f64], period: usize, k: f64, ddof: usize, min_periods: usize, out: &mut [&mut [f64]]) {
+pub fn bollinger(
+    x: &[f64],
+    period: usize,
+    k: f64,
+    ddof: usize,
+    min_periods: usize,
+    out: &mut [&mut [f64]],
+) {
     let mut w = Window::<true>::new();
     let need = min_periods.max(ddof + 1).max(1);
     for t in 0..x.len() {
@@ -53,9 +60,16 @@ pub fn bollinger_panel(
     check_finite_param("k", k)?;
     check_ddof(ddof, period)?;
     let mut out = out;
-    for_each_asset(n_assets, n_bars, &[Input { name: "close", data: x }], &mut out, |i, o| {
-        bollinger(i[0], period, k, ddof, min_periods, o)
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input {
+            name: "close",
+            data: x,
+        }],
+        &mut out,
+        |i, o| bollinger(i[0], period, k, ddof, min_periods, o),
+    )
 }
 
 /// STDDEV (TA-Lib's name): `nbdev` times the rolling standard deviation.
@@ -70,11 +84,23 @@ pub fn stddev(x: &[f64], period: usize, nbdev: f64, ddof: usize, out: &mut [f64]
 
 /// STDDEV over a `(n_assets, n_bars)` panel.
 #[allow(clippy::too_many_arguments)]
-pub fn stddev_panel(x: &[f64], n_assets: usize, n_bars: usize, period: usize, nbdev: f64, ddof: usize, out: Output<'_>) -> Result<()> {
+pub fn stddev_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    period: usize,
+    nbdev: f64,
+    ddof: usize,
+    out: Output<'_>,
+) -> Result<()> {
     check_at_least("period", period, 1)?;
     check_finite_param("nbdev", nbdev)?;
     check_ddof(ddof, period)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
-        stddev(i[0], period, nbdev, ddof, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut [out],
+        |i, o| stddev(i[0], period, nbdev, ddof, o[0]),
+    )
 }

@@ -18,7 +18,11 @@ impl Convention {
         match s {
             "pandas" | "stockcharts" => Ok(Convention::Pandas),
             "talib" | "ta-lib" => Ok(Convention::Talib),
-            other => Err(Error::param("convention", format!("{other:?}"), "\"pandas\" or \"talib\"")),
+            other => Err(Error::param(
+                "convention",
+                format!("{other:?}"),
+                "\"pandas\" or \"talib\"",
+            )),
         }
     }
 }

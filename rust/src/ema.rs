@@ -62,7 +62,11 @@ impl Ema {
         }
         let k = self.seen - self.skip;
         if !self.sma_seed {
-            self.value = if k == 1 { x } else { (x - self.value) * self.alpha + self.value };
+            self.value = if k == 1 {
+                x
+            } else {
+                (x - self.value) * self.alpha + self.value
+            };
             return self.value;
         }
         if k < self.period {
@@ -121,13 +125,24 @@ impl Macd {
         let s = self.slow.update(x);
         let line = f - s;
         let sig = self.signal.update(line);
-        let shown = if convention == Convention::Talib && sig.is_nan() { f64::NAN } else { line };
+        let shown = if convention == Convention::Talib && sig.is_nan() {
+            f64::NAN
+        } else {
+            line
+        };
         (shown, sig, shown - sig)
     }
 }
 
 /// MACD of one series into (macd, signal, hist).
-pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize, convention: Convention, out: &mut [&mut [f64]]) {
+pub fn macd(
+    x: &[f64],
+    fast: usize,
+    slow: usize,
+    signal: usize,
+    convention: Convention,
+    out: &mut [&mut [f64]],
+) {
     let mut m = Macd::new(fast, slow, signal, convention);
     for (t, &v) in x.iter().enumerate() {
         let (a, b, c) = m.update(v, convention);
@@ -138,11 +153,22 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize, convention: Conv
 }
 
 /// EMA over a `(n_assets, n_bars)` panel.
-pub fn ema_panel(x: &[f64], n_assets: usize, n_bars: usize, period: usize, convention: Convention, out: Output<'_>) -> Result<()> {
+pub fn ema_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    period: usize,
+    convention: Convention,
+    out: Output<'_>,
+) -> Result<()> {
     check_at_least("period", period, 1)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
-        ema(i[0], period, convention, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut [out],
+        |i, o| ema(i[0], period, convention, o[0]),
+    )
 }
 
 /// MACD over a `(n_assets, n_bars)` panel; `out` = [macd, signal, hist].
@@ -167,9 +193,13 @@ pub fn macd_panel(
         ));
     }
     let mut out = out;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut out, |i, o| {
-        macd(i[0], fast, slow, signal, convention, o)
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut out,
+        |i, o| macd(i[0], fast, slow, signal, convention, o),
+    )
 }
 
 #[cfg(test)]

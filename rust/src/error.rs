@@ -50,7 +50,11 @@ impl Error {
     }
 
     /// Convenience constructor for [`Error::InvalidParameter`].
-    pub fn param(name: &'static str, value: impl fmt::Display, expected: impl Into<String>) -> Self {
+    pub fn param(
+        name: &'static str,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
         Error::InvalidParameter {
             name,
             value: value.to_string(),

@@ -50,7 +50,13 @@ impl Extreme {
 }
 
 /// Rolling min (`want_max = false`) or max of one series.
-pub fn rolling_extreme(x: &[f64], window: usize, min_periods: usize, want_max: bool, out: &mut [f64]) {
+pub fn rolling_extreme(
+    x: &[f64],
+    window: usize,
+    min_periods: usize,
+    want_max: bool,
+    out: &mut [f64],
+) {
     let mut ext = Extreme::new(window, want_max);
     let mut count = 0usize;
     for t in 0..x.len() {
@@ -59,7 +65,11 @@ pub fn rolling_extreme(x: &[f64], window: usize, min_periods: usize, want_max: b
             count -= usize::from(!x[t - window].is_nan());
         }
         let e = ext.push(t, x[t]);
-        out[t] = if count >= min_periods.max(1) { e } else { f64::NAN };
+        out[t] = if count >= min_periods.max(1) {
+            e
+        } else {
+            f64::NAN
+        };
     }
 }
 
@@ -74,9 +84,13 @@ pub fn rolling_extreme_panel(
     out: Output<'_>,
 ) -> Result<()> {
     check_window(window, min_periods)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
-        rolling_extreme(i[0], window, min_periods, want_max, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut [out],
+        |i, o| rolling_extreme(i[0], window, min_periods, want_max, o[0]),
+    )
 }
 
 #[cfg(test)]
@@ -85,12 +99,27 @@ mod tests {
 
     #[test]
     fn matches_brute_force_with_nans() {
-        let x = [3.0, 1.0, f64::NAN, 4.0, 1.0, 5.0, f64::NAN, f64::NAN, f64::NAN, 2.0];
+        let x = [
+            3.0,
+            1.0,
+            f64::NAN,
+            4.0,
+            1.0,
+            5.0,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            2.0,
+        ];
         for &want_max in &[true, false] {
             let mut out = [0.0; 10];
             rolling_extreme(&x, 3, 1, want_max, &mut out);
             for t in 0..x.len() {
-                let w: Vec<f64> = x[t.saturating_sub(2)..=t].iter().copied().filter(|v| !v.is_nan()).collect();
+                let w: Vec<f64> = x[t.saturating_sub(2)..=t]
+                    .iter()
+                    .copied()
+                    .filter(|v| !v.is_nan())
+                    .collect();
                 let expect = if w.is_empty() {
                     f64::NAN
                 } else if want_max {
@@ -98,7 +127,10 @@ mod tests {
                 } else {
                     w.iter().copied().fold(f64::MAX, f64::min)
                 };
-                assert!(out[t] == expect || (out[t].is_nan() && expect.is_nan()), "t={t}");
+                assert!(
+                    out[t] == expect || (out[t].is_nan() && expect.is_nan()),
+                    "t={t}"
+                );
             }
         }
     }

@@ -15,7 +15,14 @@ fn typical(h: f64, l: f64, c: f64) -> f64 {
 
 /// CCI of one series: `(tp - mean) / (0.015 * mean |tp - mean|)` over `period` bars. The mean
 /// deviation needs the window's mean first, so each window is read twice (as TA-Lib does).
-pub fn cci(h: &[f64], l: &[f64], c: &[f64], period: usize, convention: Convention, out: &mut [f64]) {
+pub fn cci(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    period: usize,
+    convention: Convention,
+    out: &mut [f64],
+) {
     let tp: Vec<f64> = (0..c.len()).map(|t| typical(h[t], l[t], c[t])).collect();
     for t in 0..tp.len() {
         let win = &tp[window_start(t, period)..=t];
@@ -29,7 +36,11 @@ pub fn cci(h: &[f64], l: &[f64], c: &[f64], period: usize, convention: Conventio
             continue;
         }
         let mean = sum / n as f64;
-        let dev: f64 = win.iter().filter(|v| !v.is_nan()).map(|v| (v - mean).abs()).sum();
+        let dev: f64 = win
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|v| (v - mean).abs())
+            .sum();
         let num = tp[t] - mean;
         out[t] = if convention == Convention::Talib && (num == 0.0 || dev == 0.0) {
             0.0
@@ -40,7 +51,14 @@ pub fn cci(h: &[f64], l: &[f64], c: &[f64], period: usize, convention: Conventio
 }
 
 /// Williams %R of one series over `period` bars.
-pub fn willr(h: &[f64], l: &[f64], c: &[f64], period: usize, convention: Convention, out: &mut [f64]) {
+pub fn willr(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    period: usize,
+    convention: Convention,
+    out: &mut [f64],
+) {
     let mut highest = Extreme::new(period, true);
     let mut lowest = Extreme::new(period, false);
     let mut count = 0usize;
@@ -50,7 +68,11 @@ pub fn willr(h: &[f64], l: &[f64], c: &[f64], period: usize, convention: Convent
         if t >= period {
             count -= usize::from(!missing(t - period));
         }
-        let (hv, lv) = if missing(t) { (f64::NAN, f64::NAN) } else { (h[t], l[t]) };
+        let (hv, lv) = if missing(t) {
+            (f64::NAN, f64::NAN)
+        } else {
+            (h[t], l[t])
+        };
         let hh = highest.push(t, hv);
         let ll = lowest.push(t, lv);
         if count < period || c[t].is_nan() {
@@ -83,19 +105,38 @@ fn ultosc_terms(h: &[f64], l: &[f64], c: &[f64], t: usize) -> (f64, f64) {
 
 /// Ultimate Oscillator of one series. `periods` are sorted ascending so that the weights 4, 2, 1
 /// go to the short, medium and long averages, as TA-Lib does.
-pub fn ultosc(h: &[f64], l: &[f64], c: &[f64], periods: [usize; 3], convention: Convention, out: &mut [f64]) {
+pub fn ultosc(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    periods: [usize; 3],
+    convention: Convention,
+    out: &mut [f64],
+) {
     let mut p = periods;
     p.sort_unstable();
     let (bps, trs): (Vec<f64>, Vec<f64>) = (0..c.len()).map(|t| ultosc_terms(h, l, c, t)).unzip();
-    let mut bp = [Window::<false>::new(), Window::<false>::new(), Window::<false>::new()];
-    let mut tr = [Window::<false>::new(), Window::<false>::new(), Window::<false>::new()];
+    let mut bp = [
+        Window::<false>::new(),
+        Window::<false>::new(),
+        Window::<false>::new(),
+    ];
+    let mut tr = [
+        Window::<false>::new(),
+        Window::<false>::new(),
+        Window::<false>::new(),
+    ];
     for t in 0..c.len() {
         let mut total = 0.0;
         let mut valid = true;
         for (k, &weight) in [4.0, 2.0, 1.0].iter().enumerate() {
             let s = window_start(t, p[k]);
-            bp[k].slide(bps[t], leaving(&bps, t, p[k]), || bps[s..=t].iter().copied());
-            tr[k].slide(trs[t], leaving(&trs, t, p[k]), || trs[s..=t].iter().copied());
+            bp[k].slide(bps[t], leaving(&bps, t, p[k]), || {
+                bps[s..=t].iter().copied()
+            });
+            tr[k].slide(trs[t], leaving(&trs, t, p[k]), || {
+                trs[s..=t].iter().copied()
+            });
             if bp[k].count() < p[k] || c[t].is_nan() {
                 valid = false;
                 continue;
@@ -109,7 +150,11 @@ pub fn ultosc(h: &[f64], l: &[f64], c: &[f64], periods: [usize; 3], convention: 
                 total += weight * (a / b);
             }
         }
-        out[t] = if valid { 100.0 * (total / 7.0) } else { f64::NAN };
+        out[t] = if valid {
+            100.0 * (total / 7.0)
+        } else {
+            f64::NAN
+        };
     }
 }
 
@@ -139,13 +184,23 @@ pub fn oscillator_panel(
                 check_at_least(name, *p, 1)?;
             }
             if ps[0] == ps[1] || ps[1] == ps[2] || ps[0] == ps[2] {
-                return Err(Error::param("periods", format!("{ps:?}"), "three different periods, e.g. (7, 14, 28)"));
+                return Err(Error::param(
+                    "periods",
+                    format!("{ps:?}"),
+                    "three different periods, e.g. (7, 14, 28)",
+                ));
             }
         }
     }
-    for_each_asset(n_assets, n_bars, &hlc_inputs(h, l, c), &mut [out], |i, o| match &which {
-        HlcOscillator::Cci(p) => cci(i[0], i[1], i[2], *p, convention, o[0]),
-        HlcOscillator::Willr(p) => willr(i[0], i[1], i[2], *p, convention, o[0]),
-        HlcOscillator::Ultosc(ps) => ultosc(i[0], i[1], i[2], *ps, convention, o[0]),
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &hlc_inputs(h, l, c),
+        &mut [out],
+        |i, o| match &which {
+            HlcOscillator::Cci(p) => cci(i[0], i[1], i[2], *p, convention, o[0]),
+            HlcOscillator::Willr(p) => willr(i[0], i[1], i[2], *p, convention, o[0]),
+            HlcOscillator::Ultosc(ps) => ultosc(i[0], i[1], i[2], *ps, convention, o[0]),
+        },
+    )
 }

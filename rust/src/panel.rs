@@ -63,10 +63,19 @@ pub fn first_infinite(row: &[f64]) -> Option<usize> {
 }
 
 /// Validates shapes: every input and output must hold `n_assets * n_bars` cells.
-fn check_shapes(n_assets: usize, n_bars: usize, inputs: &[Input<'_>], outputs: &[Output<'_>]) -> Result<()> {
-    let cells = n_assets
-        .checked_mul(n_bars)
-        .ok_or_else(|| Error::shape("input", "a shape whose size fits in memory", format!("({n_assets}, {n_bars})")))?;
+fn check_shapes(
+    n_assets: usize,
+    n_bars: usize,
+    inputs: &[Input<'_>],
+    outputs: &[Output<'_>],
+) -> Result<()> {
+    let cells = n_assets.checked_mul(n_bars).ok_or_else(|| {
+        Error::shape(
+            "input",
+            "a shape whose size fits in memory",
+            format!("({n_assets}, {n_bars})"),
+        )
+    })?;
     for input in inputs {
         if input.data.len() != cells {
             return Err(Error::shape(
@@ -104,7 +113,10 @@ where
     check_shapes(n_assets, n_bars, inputs, outputs)?;
     if inputs.len() > MAX_INPUTS {
         return Err(Error::Internal {
-            reason: format!("a kernel was given {} inputs, at most {MAX_INPUTS} are supported", inputs.len()),
+            reason: format!(
+                "a kernel was given {} inputs, at most {MAX_INPUTS} are supported",
+                inputs.len()
+            ),
         });
     }
     let raw: Vec<RawOut> = outputs
@@ -139,11 +151,14 @@ where
             match *r {
                 // SAFETY: `start..start+n_bars` lies inside the buffer (shapes checked above) and no
                 // other task touches this asset's row.
-                RawOut::F64(p) => rows_out.push(unsafe { std::slice::from_raw_parts_mut(p.add(start), n_bars) }),
+                RawOut::F64(p) => {
+                    rows_out.push(unsafe { std::slice::from_raw_parts_mut(p.add(start), n_bars) })
+                }
                 RawOut::F32(_) => {
                     let buf = &mut scratch[k];
                     buf.resize(n_bars, 0.0);
-                    rows_out.push(unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr(), n_bars) });
+                    rows_out
+                        .push(unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr(), n_bars) });
                 }
             }
         }
@@ -161,7 +176,8 @@ where
         None
     };
 
-    let first_error = if n_assets * n_bars < PARALLEL_MIN_CELLS || rayon::current_num_threads() == 1 {
+    let first_error = if n_assets * n_bars < PARALLEL_MIN_CELLS || rayon::current_num_threads() == 1
+    {
         let mut scratch = Vec::new();
         (0..n_assets).find_map(|a| run_asset(a, &mut scratch))
     } else {
@@ -191,7 +207,10 @@ mod tests {
             for_each_asset(
                 40_000,
                 n_bars,
-                &[Input { name: "close", data: &x }],
+                &[Input {
+                    name: "close",
+                    data: &x,
+                }],
                 &mut [Output::F64(&mut out)],
                 |i, o| o[0].copy_from_slice(i[0]),
             )
@@ -200,7 +219,12 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err,
-            Error::NonFinite { name: "close", asset: 7, bar: 2, value: f64::INFINITY }
+            Error::NonFinite {
+                name: "close",
+                asset: 7,
+                bar: 2,
+                value: f64::INFINITY
+            }
         );
     }
 
@@ -208,9 +232,16 @@ mod tests {
     fn float32_outputs_round_once() {
         let x = vec![0.1, 0.2, 0.3, 0.4];
         let mut out = vec![0f32; 4];
-        for_each_asset(2, 2, &[Input { name: "x", data: &x }], &mut [Output::F32(&mut out)], |i, o| {
-            o[0].copy_from_slice(i[0])
-        })
+        for_each_asset(
+            2,
+            2,
+            &[Input {
+                name: "x",
+                data: &x,
+            }],
+            &mut [Output::F32(&mut out)],
+            |i, o| o[0].copy_from_slice(i[0]),
+        )
         .unwrap();
         assert_eq!(out, vec![0.1f32, 0.2, 0.3, 0.4]);
     }
@@ -219,8 +250,17 @@ mod tests {
     fn shape_mismatch_names_the_input() {
         let x = vec![1.0; 5];
         let mut out = vec![0.0; 6];
-        let err = for_each_asset(2, 3, &[Input { name: "high", data: &x }], &mut [Output::F64(&mut out)], |_, _| {})
-            .unwrap_err();
+        let err = for_each_asset(
+            2,
+            3,
+            &[Input {
+                name: "high",
+                data: &x,
+            }],
+            &mut [Output::F64(&mut out)],
+            |_, _| {},
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { name: "high", .. }));
     }
 }

@@ -37,7 +37,9 @@ pub fn resolve(threads: usize) -> usize {
 /// Returns the pool with `threads` workers (0 = default size), building it on first use.
 pub fn get(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     let size = resolve(threads);
-    let mut pools = POOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == size) {
         return Ok(Arc::clone(pool));
     }
@@ -57,7 +59,9 @@ pub fn get(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 /// workers were threads of the parent and do not exist here, so touching them would deadlock.
 /// The pool objects are leaked on purpose (a few hundred bytes per fork).
 pub fn forget_after_fork() {
-    let mut pools = POOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for (_, pool) in pools.drain(..) {
         std::mem::forget(pool);
     }

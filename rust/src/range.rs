@@ -80,11 +80,23 @@ impl Atr {
 }
 
 /// ATR of one series (`normalised`: NATR, in percent of the close).
-pub fn atr(h: &[f64], l: &[f64], c: &[f64], period: usize, convention: Convention, normalised: bool, out: &mut [f64]) {
+pub fn atr(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    period: usize,
+    convention: Convention,
+    normalised: bool,
+    out: &mut [f64],
+) {
     let mut a = Atr::new(period);
     for t in 0..c.len() {
         let v = a.update(true_range_at(h, l, c, t, convention));
-        out[t] = if normalised { natr_value(v, c[t], convention) } else { v };
+        out[t] = if normalised {
+            natr_value(v, c[t], convention)
+        } else {
+            v
+        };
     }
 }
 
@@ -102,17 +114,38 @@ pub fn natr_value(atr: f64, close: f64, convention: Convention) -> f64 {
 
 pub(crate) fn hlc_inputs<'a>(h: &'a [f64], l: &'a [f64], c: &'a [f64]) -> [Input<'a>; 3] {
     [
-        Input { name: "high", data: h },
-        Input { name: "low", data: l },
-        Input { name: "close", data: c },
+        Input {
+            name: "high",
+            data: h,
+        },
+        Input {
+            name: "low",
+            data: l,
+        },
+        Input {
+            name: "close",
+            data: c,
+        },
     ]
 }
 
 /// True range over `(n_assets, n_bars)` panels of high, low and close.
-pub fn true_range_panel(h: &[f64], l: &[f64], c: &[f64], n_assets: usize, n_bars: usize, convention: Convention, out: Output<'_>) -> Result<()> {
-    for_each_asset(n_assets, n_bars, &hlc_inputs(h, l, c), &mut [out], |i, o| {
-        true_range(i[0], i[1], i[2], convention, o[0])
-    })
+pub fn true_range_panel(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    convention: Convention,
+    out: Output<'_>,
+) -> Result<()> {
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &hlc_inputs(h, l, c),
+        &mut [out],
+        |i, o| true_range(i[0], i[1], i[2], convention, o[0]),
+    )
 }
 
 /// ATR (or NATR when `normalised`) over `(n_assets, n_bars)` panels.
@@ -129,9 +162,13 @@ pub fn atr_panel(
     out: Output<'_>,
 ) -> Result<()> {
     check_at_least("period", period, 1)?;
-    for_each_asset(n_assets, n_bars, &hlc_inputs(h, l, c), &mut [out], |i, o| {
-        atr(i[0], i[1], i[2], period, convention, normalised, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &hlc_inputs(h, l, c),
+        &mut [out],
+        |i, o| atr(i[0], i[1], i[2], period, convention, normalised, o[0]),
+    )
 }
 
 #[cfg(test)]

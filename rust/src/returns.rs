@@ -20,11 +20,22 @@ pub fn returns(x: &[f64], periods: usize, log: bool, out: &mut [f64]) {
 }
 
 /// Returns over a `(n_assets, n_bars)` panel.
-pub fn returns_panel(x: &[f64], n_assets: usize, n_bars: usize, periods: usize, log: bool, out: Output<'_>) -> Result<()> {
+pub fn returns_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    periods: usize,
+    log: bool,
+    out: Output<'_>,
+) -> Result<()> {
     check_at_least("periods", periods, 1)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
-        returns(i[0], periods, log, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut [out],
+        |i, o| returns(i[0], periods, log, o[0]),
+    )
 }
 
 /// One pass per asset producing cumulative return against the first valid price, the running
@@ -54,5 +65,11 @@ pub fn scan(x: &[f64], out: &mut [&mut [f64]]) {
 /// Scans over a `(n_assets, n_bars)` panel; `out` = [cumulative return, running max, drawdown].
 pub fn scan_panel(x: &[f64], n_assets: usize, n_bars: usize, out: [Output<'_>; 3]) -> Result<()> {
     let mut out = out;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut out, |i, o| scan(i[0], o))
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut out,
+        |i, o| scan(i[0], o),
+    )
 }

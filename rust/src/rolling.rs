@@ -15,14 +15,29 @@ pub enum Stat {
 }
 
 /// Rolling statistic of one series into `out` (same length as `x`).
-pub fn rolling_stat(x: &[f64], window: usize, min_periods: usize, ddof: usize, stat: Stat, out: &mut [f64]) {
+pub fn rolling_stat(
+    x: &[f64],
+    window: usize,
+    min_periods: usize,
+    ddof: usize,
+    stat: Stat,
+    out: &mut [f64],
+) {
     match stat {
         Stat::Sum | Stat::Mean => rolling_first::<false>(x, window, min_periods, stat, out),
-        Stat::Var | Stat::Std => rolling_second(x, window, min_periods, ddof, stat == Stat::Std, out),
+        Stat::Var | Stat::Std => {
+            rolling_second(x, window, min_periods, ddof, stat == Stat::Std, out)
+        }
     }
 }
 
-fn rolling_first<const SQ: bool>(x: &[f64], window: usize, min_periods: usize, stat: Stat, out: &mut [f64]) {
+fn rolling_first<const SQ: bool>(
+    x: &[f64],
+    window: usize,
+    min_periods: usize,
+    stat: Stat,
+    out: &mut [f64],
+) {
     let mut w = Window::<SQ>::new();
     for t in 0..x.len() {
         let win = &x[window_start(t, window)..=t];
@@ -39,7 +54,14 @@ fn rolling_first<const SQ: bool>(x: &[f64], window: usize, min_periods: usize, s
     }
 }
 
-fn rolling_second(x: &[f64], window: usize, min_periods: usize, ddof: usize, std: bool, out: &mut [f64]) {
+fn rolling_second(
+    x: &[f64],
+    window: usize,
+    min_periods: usize,
+    ddof: usize,
+    std: bool,
+    out: &mut [f64],
+) {
     let mut w = Window::<true>::new();
     let need = min_periods.max(ddof + 1);
     for t in 0..x.len() {
@@ -84,9 +106,13 @@ pub fn rolling_stat_panel(
     out: Output<'_>,
 ) -> Result<()> {
     check_window(window, min_periods)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
-        rolling_stat(i[0], window, min_periods, ddof, stat, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut [out],
+        |i, o| rolling_stat(i[0], window, min_periods, ddof, stat, o[0]),
+    )
 }
 
 #[cfg(test)]

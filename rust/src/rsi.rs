@@ -57,9 +57,16 @@ impl Cutler {
     /// Slides both windows: change `d_in` enters, `d_out` leaves (NaN when none); `changes`
     /// yields the window's changes after the slide, read only for an exact recompute.
     #[inline(always)]
-    pub fn slide<I: Iterator<Item = f64>>(&mut self, d_in: f64, d_out: f64, changes: impl Fn() -> I) {
-        self.gains.slide(gain(d_in), gain(d_out), || changes().map(gain));
-        self.losses.slide(loss(d_in), loss(d_out), || changes().map(loss));
+    pub fn slide<I: Iterator<Item = f64>>(
+        &mut self,
+        d_in: f64,
+        d_out: f64,
+        changes: impl Fn() -> I,
+    ) {
+        self.gains
+            .slide(gain(d_in), gain(d_out), || changes().map(gain));
+        self.losses
+            .slide(loss(d_in), loss(d_out), || changes().map(loss));
     }
 
     /// Valid changes in the window.
@@ -157,7 +164,11 @@ pub fn rsi(x: &[f64], period: usize, min_periods: usize, convention: Convention,
             let mut c = Cutler::default();
             let need = min_periods.max(1);
             for t in 0..x.len() {
-                let d_out = if t >= period { change(x, t - period) } else { f64::NAN };
+                let d_out = if t >= period {
+                    change(x, t - period)
+                } else {
+                    f64::NAN
+                };
                 let s = window_start(t, period);
                 c.slide(change(x, t), d_out, || (s..=t).map(|j| change(x, j)));
                 out[t] = if c.count() >= need {
@@ -182,9 +193,16 @@ pub fn rsi_panel(
 ) -> Result<()> {
     check_at_least("period", period, 1)?;
     crate::rolling::check_window(period, min_periods)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "close", data: x }], &mut [out], |i, o| {
-        rsi(i[0], period, min_periods, convention, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input {
+            name: "close",
+            data: x,
+        }],
+        &mut [out],
+        |i, o| rsi(i[0], period, min_periods, convention, o[0]),
+    )
 }
 
 #[cfg(test)]

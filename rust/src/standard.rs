@@ -30,7 +30,11 @@ pub fn standard(x: &[f64], out: &mut [&mut [f64]]) {
         let s14 = window_start(t, RSI);
         w20.slide(v, leaving(x, t, SHORT), || slice_window(win20));
         w50.slide(v, leaving(x, t, LONG), || slice_window(win50));
-        let d_out = if t >= RSI { change(x, t - RSI) } else { f64::NAN };
+        let d_out = if t >= RSI {
+            change(x, t - RSI)
+        } else {
+            f64::NAN
+        };
         cutler.slide(change(x, t), d_out, || (s14..=t).map(|j| change(x, j)));
 
         if w20.count() >= SHORT {
@@ -41,12 +45,20 @@ pub fn standard(x: &[f64], out: &mut [&mut [f64]]) {
             up[t] = mean + band;
             lo[t] = mean - band;
         } else {
-            sma20[t] = if w20.count() > 0 { w20.mean() } else { f64::NAN };
+            sma20[t] = if w20.count() > 0 {
+                w20.mean()
+            } else {
+                f64::NAN
+            };
             mid[t] = f64::NAN;
             up[t] = f64::NAN;
             lo[t] = f64::NAN;
         }
-        sma50[t] = if w50.count() > 0 { w50.mean() } else { f64::NAN };
+        sma50[t] = if w50.count() > 0 {
+            w50.mean()
+        } else {
+            f64::NAN
+        };
         rsi[t] = if cutler.count() >= RSI {
             cutler.value()
         } else {
@@ -56,9 +68,23 @@ pub fn standard(x: &[f64], out: &mut [&mut [f64]]) {
 }
 
 /// The standard set over a `(n_assets, n_bars)` panel.
-pub fn standard_panel(x: &[f64], n_assets: usize, n_bars: usize, out: [Output<'_>; OUTPUTS]) -> Result<()> {
+pub fn standard_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    out: [Output<'_>; OUTPUTS],
+) -> Result<()> {
     let mut out = out;
-    for_each_asset(n_assets, n_bars, &[Input { name: "close", data: x }], &mut out, |i, o| standard(i[0], o))
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input {
+            name: "close",
+            data: x,
+        }],
+        &mut out,
+        |i, o| standard(i[0], o),
+    )
 }
 
 #[cfg(test)]
@@ -70,7 +96,9 @@ mod tests {
 
     #[test]
     fn equals_the_separate_kernels_bit_for_bit() {
-        let mut x: Vec<f64> = (0..400).map(|i| 100.0 + ((i * 37) % 23) as f64 * 0.7 - (i as f64) * 0.01).collect();
+        let mut x: Vec<f64> = (0..400)
+            .map(|i| 100.0 + ((i * 37) % 23) as f64 * 0.7 - (i as f64) * 0.01)
+            .collect();
         x[0] = f64::NAN;
         x[150] = f64::NAN;
         for v in &mut x[300..320] {

@@ -77,7 +77,12 @@ impl<const SQ: bool> Window<SQ> {
     /// only when the accumulated rounding calls for an exact recompute. The state after a slide
     /// depends only on the values seen, never on which results were read.
     #[inline(always)]
-    pub fn slide<I: Iterator<Item = f64>>(&mut self, x_in: f64, x_out: f64, window: impl Fn() -> I) {
+    pub fn slide<I: Iterator<Item = f64>>(
+        &mut self,
+        x_in: f64,
+        x_out: f64,
+        window: impl Fn() -> I,
+    ) {
         let valid_in = !x_in.is_nan();
         let valid_out = !x_out.is_nan();
         if valid_in {
@@ -89,8 +94,14 @@ impl<const SQ: bool> Window<SQ> {
             }
             if self.count == 0 {
                 // A fresh start: anchor on the first value, forget earlier rounding.
-                self.first = Sum1 { anchor: x_in, ..Sum1::default() };
-                self.second = Sum2 { anchor: x_in, ..Sum2::default() };
+                self.first = Sum1 {
+                    anchor: x_in,
+                    ..Sum1::default()
+                };
+                self.second = Sum2 {
+                    anchor: x_in,
+                    ..Sum2::default()
+                };
             }
         }
         self.count = self.count + usize::from(valid_in) - usize::from(valid_out);
@@ -101,7 +112,8 @@ impl<const SQ: bool> Window<SQ> {
         let d_in = if valid_in { x_in - f.anchor } else { 0.0 };
         let d_out = if valid_out { x_out - f.anchor } else { 0.0 };
         f.s1 += d_in - d_out;
-        f.absx += if valid_in { x_in.abs() } else { 0.0 } - if valid_out { x_out.abs() } else { 0.0 };
+        f.absx +=
+            if valid_in { x_in.abs() } else { 0.0 } - if valid_out { x_out.abs() } else { 0.0 };
         f.mass1 += d_in.abs() + d_out.abs() + f.s1.abs();
         let scale = (f.anchor * self.count as f64 + f.s1).abs().max(f.absx);
         if !(f.mass1 <= LIMIT * scale) {
@@ -171,7 +183,12 @@ fn exact_first<I: Iterator<Item = f64>>(window: &impl Fn() -> I) -> Sum1 {
         absx += v.abs();
         mass1 += (v - k).abs();
     }
-    Sum1 { anchor: k, s1, absx, mass1 }
+    Sum1 {
+        anchor: k,
+        s1,
+        absx,
+        mass1,
+    }
 }
 
 /// Exact first and second moments of a window, anchored on its mean (two passes).
@@ -186,7 +203,13 @@ fn exact_second<I: Iterator<Item = f64>>(window: &impl Fn() -> I) -> Sum2 {
         s2 += d * d;
         abs1 += d.abs();
     }
-    Sum2 { anchor: k, s1, s2, mass1: abs1, mass2: s2 }
+    Sum2 {
+        anchor: k,
+        s1,
+        s2,
+        mass1: abs1,
+        mass2: s2,
+    }
 }
 
 fn exact_mean<I: Iterator<Item = f64>>(window: &impl Fn() -> I) -> f64 {
@@ -199,7 +222,8 @@ fn exact_mean<I: Iterator<Item = f64>>(window: &impl Fn() -> I) -> f64 {
 }
 
 /// The values of a window: one slice (batch) or the two halves of a ring buffer (stream).
-pub type WindowIter<'a> = std::iter::Copied<std::iter::Chain<std::slice::Iter<'a, f64>, std::slice::Iter<'a, f64>>>;
+pub type WindowIter<'a> =
+    std::iter::Copied<std::iter::Chain<std::slice::Iter<'a, f64>, std::slice::Iter<'a, f64>>>;
 
 /// Window values of a plain slice.
 #[inline(always)]
@@ -244,10 +268,16 @@ mod tests {
         let mut x = Vec::new();
         let mut state = 12345u64;
         for i in 0..5000 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (state >> 11) as f64 / (1u64 << 53) as f64;
             let scale = 10f64.powi(((i / 300) % 13) as i32 - 6);
-            x.push(if i % 97 == 5 { f64::NAN } else { scale * (1.0 + 0.02 * (u - 0.5)) });
+            x.push(if i % 97 == 5 {
+                f64::NAN
+            } else {
+                scale * (1.0 + 0.02 * (u - 0.5))
+            });
         }
         let n = 20;
         let mut w = Window::<true>::new();
@@ -259,7 +289,10 @@ mod tests {
             }
             let (mean, m2) = (w.mean(), w.m2());
             let (em, em2) = exact(win);
-            assert!(((mean - em) / em).abs() < 1e-13, "mean at {t}: {mean} vs {em}");
+            assert!(
+                ((mean - em) / em).abs() < 1e-13,
+                "mean at {t}: {mean} vs {em}"
+            );
             assert!(((m2 - em2) / em2).abs() < 1e-12, "m2 at {t}: {m2} vs {em2}");
         }
     }
@@ -269,7 +302,9 @@ mod tests {
         let x = [1e6, 3.0, 0.1, 0.1, 0.1, 0.1];
         let mut w = Window::<true>::new();
         for t in 0..x.len() {
-            w.slide(x[t], leaving(&x, t, 3), || slice_window(&x[window_start(t, 3)..=t]));
+            w.slide(x[t], leaving(&x, t, 3), || {
+                slice_window(&x[window_start(t, 3)..=t])
+            });
         }
         let (mean, m2) = (w.mean(), w.m2());
         assert_eq!((mean, m2), (0.1, 0.0));
@@ -280,7 +315,9 @@ mod tests {
         let x = [5.0, f64::NAN, f64::NAN, 7.0];
         let mut w = Window::<false>::new();
         for t in 0..x.len() {
-            w.slide(x[t], leaving(&x, t, 2), || slice_window(&x[window_start(t, 2)..=t]));
+            w.slide(x[t], leaving(&x, t, 2), || {
+                slice_window(&x[window_start(t, 2)..=t])
+            });
         }
         assert_eq!(w.count(), 1);
         assert_eq!(w.mean(), 7.0);

@@ -26,11 +26,22 @@ pub fn wma(x: &[f64], period: usize, min_periods: usize, out: &mut [f64]) {
 }
 
 /// WMA over a `(n_assets, n_bars)` panel.
-pub fn wma_panel(x: &[f64], n_assets: usize, n_bars: usize, period: usize, min_periods: usize, out: Output<'_>) -> Result<()> {
+pub fn wma_panel(
+    x: &[f64],
+    n_assets: usize,
+    n_bars: usize,
+    period: usize,
+    min_periods: usize,
+    out: Output<'_>,
+) -> Result<()> {
     check_window(period, min_periods)?;
-    for_each_asset(n_assets, n_bars, &[Input { name: "x", data: x }], &mut [out], |i, o| {
-        wma(i[0], period, min_periods, o[0])
-    })
+    for_each_asset(
+        n_assets,
+        n_bars,
+        &[Input { name: "x", data: x }],
+        &mut [out],
+        |i, o| wma(i[0], period, min_periods, o[0]),
+    )
 }
 
 #[cfg(test)]

@@ -22,8 +22,12 @@ def exact_moments(x: np.ndarray, n: int, ddof: int) -> tuple[np.ndarray, np.ndar
     flat = np.all(w == w[:, :1], axis=1)
     # A window of one repeated value has that mean and no spread, exactly (as pandas says too).
     mean = np.array([r[0] if f else math.fsum(r) / n for r, f in zip(w, flat, strict=True)])
-    var = np.array([0.0 if f else math.fsum((r - m) ** 2) / (n - ddof)
-                    for r, m, f in zip(w, mean, flat, strict=True)])
+    var = np.array(
+        [
+            0.0 if f else math.fsum((r - m) ** 2) / (n - ddof)
+            for r, m, f in zip(w, mean, flat, strict=True)
+        ]
+    )
     pad = np.full(n - 1, np.nan)
     return np.concatenate([pad, mean]), np.concatenate([pad, var])
 

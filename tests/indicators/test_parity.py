@@ -36,7 +36,7 @@ def panels(draw: st.DrawFn, max_bars: int = 600) -> Any:
         if draw(st.booleans()):  # not yet listed
             x[a, : rng.integers(0, n_bars + 1)] = np.nan
         if draw(st.booleans()):  # delisted
-            x[a, rng.integers(0, n_bars + 1):] = np.nan
+            x[a, rng.integers(0, n_bars + 1) :] = np.nan
         for _ in range(draw(st.integers(0, 3))):  # halts
             s = rng.integers(0, n_bars)
             x[a, s : s + rng.integers(1, 30)] = np.nan
@@ -65,16 +65,22 @@ SINGLE: dict[str, tuple[Callable[..., Any], bool]] = {
     "wma": (lambda d: {"period": d(periods)}, False),
     "rolling_sum": (lambda d: {"window": d(periods)}, False),
     "rolling_mean": (lambda d: {"window": d(periods)}, False),
-    "rolling_var": (lambda d: {"window": d(st.integers(2, 70)), "ddof": d(st.integers(0, 1))},
-                    False),
-    "rolling_std": (lambda d: {"window": d(st.integers(2, 70)), "ddof": d(st.integers(0, 1))},
-                    False),
+    "rolling_var": (
+        lambda d: {"window": d(st.integers(2, 70)), "ddof": d(st.integers(0, 1))},
+        False,
+    ),
+    "rolling_std": (
+        lambda d: {"window": d(st.integers(2, 70)), "ddof": d(st.integers(0, 1))},
+        False,
+    ),
     "rolling_min": (lambda d: {"window": d(periods)}, False),
     "rolling_max": (lambda d: {"window": d(periods)}, False),
     "rsi": (lambda d: {"period": d(st.integers(2, 40)), "convention": d(conventions)}, False),
     "stddev": (lambda d: {"period": d(st.integers(2, 40)), "convention": d(conventions)}, False),
-    "returns": (lambda d: {"kind": d(st.sampled_from(["simple", "log"])),
-                           "periods": d(st.integers(1, 5))}, True),
+    "returns": (
+        lambda d: {"kind": d(st.sampled_from(["simple", "log"])), "periods": d(st.integers(1, 5))},
+        True,
+    ),
     "cumulative_return": (lambda d: {}, True),
     "running_max": (lambda d: {}, False),
     "drawdown": (lambda d: {}, True),
@@ -104,8 +110,13 @@ def test_bollinger_matches_oracle(x: Any, k: float, period: int, conv: str) -> N
 
 
 @SETTINGS
-@given(x=panels(), fast=st.integers(1, 20), extra=st.integers(1, 30), signal=st.integers(1, 15),
-       conv=conventions)
+@given(
+    x=panels(),
+    fast=st.integers(1, 20),
+    extra=st.integers(1, 30),
+    signal=st.integers(1, 15),
+    conv=conventions,
+)
 def test_macd_matches_oracle(x: Any, fast: int, extra: int, signal: int, conv: str) -> None:
     ours = fq.macd(x, fast, fast + extra, signal, convention=conv)
     expect = ref.macd(x, fast, fast + extra, signal, convention=conv)
@@ -119,9 +130,13 @@ HLC: dict[str, Callable[..., dict[str, Any]]] = {
     "natr": lambda d: {"period": d(st.integers(1, 40))},
     "cci": lambda d: {"period": d(st.integers(2, 40))},
     "willr": lambda d: {"period": d(st.integers(1, 40))},
-    "ultosc": lambda d: dict(zip(("period1", "period2", "period3"),
-                                 sorted(d(st.sets(st.integers(1, 40), min_size=3, max_size=3))),
-                                 strict=True)),
+    "ultosc": lambda d: dict(
+        zip(
+            ("period1", "period2", "period3"),
+            sorted(d(st.sets(st.integers(1, 40), min_size=3, max_size=3))),
+            strict=True,
+        )
+    ),
 }
 
 
@@ -150,8 +165,24 @@ def test_standard_matches_oracle(x: Any) -> None:
         assert_close(o, e, RTOL, None, n)
 
 
-@pytest.mark.parametrize("name", ["sma", "ema", "rsi", "macd", "bollinger", "atr", "ultosc",
-                                  "cci", "willr", "true_range", "wma", "stddev", "returns"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sma",
+        "ema",
+        "rsi",
+        "macd",
+        "bollinger",
+        "atr",
+        "ultosc",
+        "cci",
+        "willr",
+        "true_range",
+        "wma",
+        "stddev",
+        "returns",
+    ],
+)
 @pytest.mark.parametrize("conv", ["pandas", "talib"])
 def test_lookback_matches_first_valid_bar(name: str, conv: str) -> None:
     rng = np.random.default_rng(3)

@@ -178,20 +178,22 @@ def test_atr_nan_mid_series() -> None:
     h = np.array([2.0, 3.0, 5.0, 4.0, 6.0, 5.5])
     lo = np.array([1.0, 2.5, 4.0, 3.0, 5.0, 4.5])
     c = np.array([1.5, 2.8, nan, 3.5, 5.5, 5.0])
-    tr_p = ref.true_range(h, lo, c)
-    tr_t = ref.true_range(h, lo, c, convention=T)
-    # bar 3: previous close NaN -> pandas h - l, talib NaN; bar 2's TR does not need c[2]
-    same(tr_p, [1.0, 1.5, 2.2, 1.0, 2.5, 1.0])
-    same(tr_t, [nan, 1.5, 2.2, nan, 2.5, 1.0])
-    same(ref.atr(h, lo, c, 2), [nan, 1.25, 1.725, 1.3625, 1.93125, 1.465625])
-    # talib: TRs 1.5, 2.2 | skip | 2.5, 1.0 -> seed 1.85 at bar 2, state held over bar 3
-    same(ref.atr(h, lo, c, 2, convention=T), [nan, nan, 1.85, nan, 2.175, 1.5875])
+    # a bar is missing when any of h, l, c is NaN: bar 2 has no TR; at bar 3 the previous close
+    # is NaN -> pandas h - l, talib NaN
+    same(ref.true_range(h, lo, c), [1.0, 1.5, nan, 1.0, 2.5, 1.0])
+    same(ref.true_range(h, lo, c, convention=T), [nan, 1.5, nan, nan, 2.5, 1.0])
+    # pandas (StockCharts): TRs 1, 1.5 | skip | 1, 2.5, 1 -> seed 1.25 at bar 1, state held
+    same(ref.atr(h, lo, c, 2), [nan, 1.25, nan, 1.125, 1.8125, 1.40625])
+    # talib: TRs 1.5 | skip | skip | 2.5, 1.0 -> seed (1.5 + 2.5) / 2 at bar 4
+    same(ref.atr(h, lo, c, 2, convention=T), [nan, nan, nan, nan, 2.0, 1.5])
     natr = ref.natr(h, lo, c, 2)
-    assert np.isnan(natr[2]) and not np.isnan(natr[3])
-    # a NaN high: TR NaN in both conventions, ATR NaN there and the state held
-    h2 = h.copy()
-    h2[3] = nan
-    same(ref.atr(h2, lo, c, 2)[[3, 4]], [nan, (1.725 + 2.5) / 2])
+    assert np.isnan(natr[2]) and natr[3] == 100 * 1.125 / 3.5
+    # a NaN high makes the bar missing the same way
+    h2, c2 = h.copy(), c.copy()
+    h2[2], c2[2] = nan, 4.5
+    assert_array_equal(ref.atr(h2, lo, c2, 2), ref.atr(h, lo, c, 2))
+    assert_array_equal(ref.willr(h2, lo, c2, 2), ref.willr(h, lo, c, 2))
+    assert_array_equal(ref.ultosc(h2, lo, c2, 1, 2, 2), ref.ultosc(h, lo, c, 1, 2, 2))
 
 
 def test_recursions_resume_as_if_the_nan_bar_did_not_exist() -> None:

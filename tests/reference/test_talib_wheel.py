@@ -135,7 +135,9 @@ def test_wheel_on_spy(name: str, spy: pd.DataFrame, same_nan_close: Callable[...
 
 
 @pytest.mark.parametrize("name", list(CASES))
-@pytest.mark.parametrize(("seed", "level"), [(1, 100.0), (2, 0.01), (3, 5000.0), (4, 1e-5)])
+@pytest.mark.parametrize(
+    ("seed", "level"), [(1, 100.0), (2, 0.01), (3, 5000.0), (4, 1e-5), (5, 1e-9)]
+)
 def test_wheel_on_random_walks(
     name: str, seed: int, level: float, same_nan_close: Callable[..., None]
 ) -> None:
@@ -167,3 +169,20 @@ def test_wheel_property(
     seed: int, n_bars: int, level: float, name: str, same_nan_close: Callable[..., None]
 ) -> None:
     _compare(name, random_ohlc(seed, n_bars, level), same_nan_close)
+
+
+@pytest.mark.parametrize("ulps", [0, 1, 10, 50, 100, 150, 200, 1000])
+def test_wheel_zero_tests_on_near_flat_windows(
+    ulps: int, same_nan_close: Callable[..., None]
+) -> None:
+    """TA-Lib 0.8.1's divide-by-zero guards: exact for RSI/NATR/ULTOSC, 1e-14-relative for
+    CCI/WILLR, none for STDDEV; the oracle reproduces each, on either side of the band."""
+    step = ulps * np.spacing(100.0)
+    flat = np.full(12, 100.0)
+    bumpy = flat + step * (np.arange(12) % 3 == 1)
+    for h, lo, c in ((bumpy, flat, flat), (bumpy, flat, bumpy), (bumpy, bumpy - step, flat)):
+        data: HLC = (h, lo, c)
+        for name in ("CCI2", "WILLR2", "RSI2", "STDDEV2", "NATR2", "ULTOSC(2, 3, 4)"):
+            ours_fn, theirs_fn = CASES[name]
+            for a, b in zip(ours_fn(data), theirs_fn(data), strict=True):
+                same_nan_close(a, b, rtol=RTOL, atol=0.0, what=f"{name} ulps={ulps}")

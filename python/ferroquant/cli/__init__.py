@@ -28,13 +28,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with fq.threads(args.threads) if args.threads else _nullcontext():
         std = fq.indicators.standard(panel.close)
         atr = fq.indicators.atr(panel.high, panel.low, panel.close, 14)
-        dd = fq.indicators.max_drawdown(panel.close)
+        dd = np.atleast_1d(fq.indicators.max_drawdown(panel.close))
     t2 = time.perf_counter()
     n_assets, n_bars = panel.shape
-    print(f"ferroquant {fq.__version__} ({fq.build_info()['profile']} build, "
-          f"{fq.thread_pool_size()} threads)")
-    print(f"sample: {n_assets} symbols x {n_bars} bars, {panel.dates[0]} -> {panel.dates[-1]} "
-          f"(loaded in {t1 - t0:.2f} s)")
+    print(
+        f"ferroquant {fq.__version__} ({fq.build_info()['profile']} build, "
+        f"{fq.thread_pool_size()} threads)"
+    )
+    print(
+        f"sample: {n_assets} symbols x {n_bars} bars, {panel.dates[0]} -> {panel.dates[-1]} "
+        f"(loaded in {t1 - t0:.2f} s)"
+    )
     print(f"standard set + ATR 14 + drawdowns computed in {(t2 - t1) * 1e3:.1f} ms\n")
     last = -1
     header = f"{'sector':<24}{'n':>3}{'RSI14':>8}{'%>SMA50':>9}{'%BB up':>8}{'ATR%':>7}{'maxDD':>8}"
@@ -47,8 +51,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         above = np.mean(close[m] > std.sma50[m, last]) * 100
         upper = np.mean(close[m] > std.bb_upper[m, last]) * 100
         atr_pct = np.mean(atr[m, last] / close[m]) * 100
-        print(f"{sector:<24}{int(m.sum()):>3}{np.mean(std.rsi14[m, last]):>8.1f}{above:>8.0f}%"
-              f"{upper:>7.0f}%{atr_pct:>6.2f}%{np.mean(dd[m]) * 100:>7.1f}%")
+        print(
+            f"{sector:<24}{int(m.sum()):>3}{np.mean(std.rsi14[m, last]):>8.1f}{above:>8.0f}%"
+            f"{upper:>7.0f}%{atr_pct:>6.2f}%{np.mean(dd[m]) * 100:>7.1f}%"
+        )
     order = np.argsort(std.rsi14[:, last])
     lo = ", ".join(f"{panel.symbols[i]} {std.rsi14[i, last]:.0f}" for i in order[:3])
     hi = ", ".join(f"{panel.symbols[i]} {std.rsi14[i, last]:.0f}" for i in order[::-1][:3])
@@ -75,12 +81,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ferroquant`` console script."""
     parser = argparse.ArgumentParser(
-        prog="ferroquant", description="Whole-universe technical indicators in Rust.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="ferroquant",
+        description="Whole-universe technical indicators in Rust.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the main job on the bundled sample",
-                         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run the main job on the bundled sample",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--threads", type=int, default=0, help="worker threads (default: all)")
     run.set_defaults(func=_cmd_run)
     info = sub.add_parser("info", help="show build information")

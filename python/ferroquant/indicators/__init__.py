@@ -1,9 +1,9 @@
 """Technical indicators over one series or a whole universe, computed by the Rust core.
 
-Every function accepts a 1-D array (one asset), a 2-D ``(n_assets, n_bars)`` array, a pandas Series,
-a wide DataFrame (index = dates, columns = symbols) or a long DataFrame with a ``symbol`` column, and
-returns results in the same form. ``convention="pandas"`` (default) reproduces the reference pandas
-code, ``convention="talib"`` TA-Lib 0.8; see docs/conventions.md.
+Every function accepts a 1-D array (one asset), a 2-D ``(n_assets, n_bars)`` array, a pandas
+Series, a wide DataFrame (index = dates, columns = symbols) or a long DataFrame with a ``symbol``
+column, and returns results in the same form. ``convention="pandas"`` (default) reproduces the
+reference pandas code, ``convention="talib"`` TA-Lib 0.8; see docs/conventions.md.
 """
 
 from ferroquant.indicators.lookback import lookback

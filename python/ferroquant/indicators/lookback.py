@@ -23,15 +23,19 @@ _RULES: dict[str, tuple[dict[str, int], Callable[[_P, bool], int]]] = {
     "rsi": ({"period": 14}, lambda p, ta: p["period"]),
     "bollinger": ({"period": 20}, lambda p, ta: p["period"] - 1),
     "stddev": ({"period": 5}, lambda p, ta: p["period"] - 1),
-    "macd": ({"fast": 12, "slow": 26, "signal": 9},
-             lambda p, ta: p["slow"] + p["signal"] - 2 if ta else 0),
+    "macd": (
+        {"fast": 12, "slow": 26, "signal": 9},
+        lambda p, ta: p["slow"] + p["signal"] - 2 if ta else 0,
+    ),
     "true_range": ({}, lambda p, ta: 1 if ta else 0),
     "atr": ({"period": 14}, lambda p, ta: p["period"] if ta else p["period"] - 1),
     "natr": ({"period": 14}, lambda p, ta: p["period"] if ta else p["period"] - 1),
     "cci": ({"period": 14}, lambda p, ta: p["period"] - 1),
     "willr": ({"period": 14}, lambda p, ta: p["period"] - 1),
-    "ultosc": ({"period1": 7, "period2": 14, "period3": 28},
-               lambda p, ta: max(p["period1"], p["period2"], p["period3"])),
+    "ultosc": (
+        {"period1": 7, "period2": 14, "period3": 28},
+        lambda p, ta: max(p["period1"], p["period2"], p["period3"]),
+    ),
     "returns": ({"periods": 1}, lambda p, ta: p["periods"]),
     "standard": ({}, lambda p, ta: 0),
 }

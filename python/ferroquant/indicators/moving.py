@@ -24,7 +24,9 @@ __all__ = [
 def _min_periods(min_periods: int | None, default: int, window: int) -> int:
     mp = default if min_periods is None else check_period("min_periods", min_periods, 0)
     if mp > window:
-        raise InvalidParameterError(f"invalid min_periods={mp}: expected an integer between 0 and {window}")
+        raise InvalidParameterError(
+            f"invalid min_periods={mp}: expected an integer between 0 and {window}"
+        )
     return mp
 
 
@@ -39,9 +41,10 @@ def _rolling(x: Any, window: int, min_periods: int | None, ddof: int, stat: str,
     return run(kernel, [x], ["x"], [stat], **kw)[0]
 
 
-def rolling_sum(x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None,
-                out: Any = None) -> Any:
-    """Rolling sum over ``window`` bars, NaN skipped (pandas ``rolling(window, min_periods).sum()``).
+def rolling_sum(
+    x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None, out: Any = None
+) -> Any:
+    """Rolling sum over ``window`` bars, NaN skipped (pandas ``rolling(...).sum()``).
 
     Parameters
     ----------
@@ -66,8 +69,9 @@ def rolling_sum(x: Any, window: int, *, min_periods: int | None = None, dtype: A
     return _rolling(x, window, min_periods, 0, "sum", dtype=dtype, out=out)
 
 
-def rolling_mean(x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None,
-                 out: Any = None) -> Any:
+def rolling_mean(
+    x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None, out: Any = None
+) -> Any:
     """Rolling mean, pandas ``rolling(window, min_periods).mean()``; see :func:`rolling_sum`.
 
     Examples
@@ -79,8 +83,15 @@ def rolling_mean(x: Any, window: int, *, min_periods: int | None = None, dtype: 
     return _rolling(x, window, min_periods, 0, "mean", dtype=dtype, out=out)
 
 
-def rolling_var(x: Any, window: int, *, ddof: int = 1, min_periods: int | None = None,
-                dtype: Any = None, out: Any = None) -> Any:
+def rolling_var(
+    x: Any,
+    window: int,
+    *,
+    ddof: int = 1,
+    min_periods: int | None = None,
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Rolling variance with ``ddof`` (pandas default 1); windows of equal values give exactly 0.
 
     Accurate to 1e-12 relative of an exact two-pass computation whatever the price level.
@@ -94,8 +105,15 @@ def rolling_var(x: Any, window: int, *, ddof: int = 1, min_periods: int | None =
     return _rolling(x, window, min_periods, ddof, "var", dtype=dtype, out=out)
 
 
-def rolling_std(x: Any, window: int, *, ddof: int = 1, min_periods: int | None = None,
-                dtype: Any = None, out: Any = None) -> Any:
+def rolling_std(
+    x: Any,
+    window: int,
+    *,
+    ddof: int = 1,
+    min_periods: int | None = None,
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Rolling standard deviation, the square root of :func:`rolling_var`.
 
     Examples
@@ -107,8 +125,9 @@ def rolling_std(x: Any, window: int, *, ddof: int = 1, min_periods: int | None =
     return _rolling(x, window, min_periods, ddof, "std", dtype=dtype, out=out)
 
 
-def rolling_min(x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None,
-                out: Any = None) -> Any:
+def rolling_min(
+    x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None, out: Any = None
+) -> Any:
     """Rolling minimum (monotone deque, O(1) per bar), NaN skipped.
 
     Examples
@@ -120,8 +139,9 @@ def rolling_min(x: Any, window: int, *, min_periods: int | None = None, dtype: A
     return _rolling(x, window, min_periods, 0, "min", dtype=dtype, out=out)
 
 
-def rolling_max(x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None,
-                out: Any = None) -> Any:
+def rolling_max(
+    x: Any, window: int, *, min_periods: int | None = None, dtype: Any = None, out: Any = None
+) -> Any:
     """Rolling maximum (monotone deque, O(1) per bar), NaN skipped.
 
     Examples
@@ -133,8 +153,15 @@ def rolling_max(x: Any, window: int, *, min_periods: int | None = None, dtype: A
     return _rolling(x, window, min_periods, 0, "max", dtype=dtype, out=out)
 
 
-def sma(x: Any, period: int = 20, *, min_periods: int | None = None, convention: str = "pandas",
-        dtype: Any = None, out: Any = None) -> Any:
+def sma(
+    x: Any,
+    period: int = 20,
+    *,
+    min_periods: int | None = None,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Simple moving average.
 
     ``convention="pandas"``: ``rolling(period, min_periods=1).mean()`` (an expanding mean until
@@ -155,8 +182,9 @@ def sma(x: Any, period: int = 20, *, min_periods: int | None = None, convention:
     return _rolling(x, period, mp, 0, "mean", dtype=dtype, out=out)
 
 
-def ema(x: Any, period: int = 20, *, convention: str = "pandas", dtype: Any = None,
-        out: Any = None) -> Any:
+def ema(
+    x: Any, period: int = 20, *, convention: str = "pandas", dtype: Any = None, out: Any = None
+) -> Any:
     """Exponential moving average, α = 2 / (period + 1).
 
     ``"pandas"``: ``ewm(span=period, adjust=False).mean()`` seeded with the first value.
@@ -178,8 +206,9 @@ def ema(x: Any, period: int = 20, *, convention: str = "pandas", dtype: Any = No
     return run(kernel, [x], ["x"], ["ema"], dtype=dtype, out=out)[0]
 
 
-def wma(x: Any, period: int = 20, *, min_periods: int | None = None, dtype: Any = None,
-        out: Any = None) -> Any:
+def wma(
+    x: Any, period: int = 20, *, min_periods: int | None = None, dtype: Any = None, out: Any = None
+) -> Any:
     """Weighted moving average, weights 1..period (newest heaviest), as TA-Lib ``WMA``.
 
     Examples

@@ -12,8 +12,15 @@ from ferroquant.indicators._engine import check_convention, check_period, run
 __all__ = ["bollinger", "macd", "rsi", "stddev"]
 
 
-def rsi(x: Any, period: int = 14, *, convention: str = "pandas", min_periods: int | None = None,
-        dtype: Any = None, out: Any = None) -> Any:
+def rsi(
+    x: Any,
+    period: int = 14,
+    *,
+    convention: str = "pandas",
+    min_periods: int | None = None,
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Relative strength index.
 
     ``"pandas"`` (Cutler): ``100 - 100 / (1 + G/L)`` with G, L the ``rolling(period).mean()`` of the
@@ -39,9 +46,17 @@ def rsi(x: Any, period: int = 14, *, convention: str = "pandas", min_periods: in
     return run(kernel, [x], ["close"], ["rsi"], dtype=dtype, out=out)[0]
 
 
-def bollinger(x: Any, period: int = 20, k: float = 2.0, *, ddof: int | None = None,
-              convention: str = "pandas", min_periods: int | None = None, dtype: Any = None,
-              out: Any = None) -> Bands[Any]:
+def bollinger(
+    x: Any,
+    period: int = 20,
+    k: float = 2.0,
+    *,
+    ddof: int | None = None,
+    convention: str = "pandas",
+    min_periods: int | None = None,
+    dtype: Any = None,
+    out: Any = None,
+) -> Bands[Any]:
     """Bollinger bands: ``middle = rolling mean``, ``upper/lower = middle ± k * rolling std``.
 
     The standard deviation uses ``ddof=1`` under ``"pandas"`` and ``ddof=0`` under ``"talib"``
@@ -67,8 +82,16 @@ def bollinger(x: Any, period: int = 20, k: float = 2.0, *, ddof: int | None = No
     return Bands(*run(kernel, [x], ["close"], Bands._fields, dtype=dtype, out=out))
 
 
-def stddev(x: Any, period: int = 5, nbdev: float = 1.0, *, convention: str = "pandas",
-           ddof: int | None = None, dtype: Any = None, out: Any = None) -> Any:
+def stddev(
+    x: Any,
+    period: int = 5,
+    nbdev: float = 1.0,
+    *,
+    convention: str = "pandas",
+    ddof: int | None = None,
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """``nbdev`` times the rolling standard deviation (TA-Lib ``STDDEV`` uses ``ddof=0``).
 
     Examples
@@ -88,8 +111,16 @@ def stddev(x: Any, period: int = 5, nbdev: float = 1.0, *, convention: str = "pa
     return run(kernel, [x], ["x"], ["stddev"], dtype=dtype, out=out)[0]
 
 
-def macd(x: Any, fast: int = 12, slow: int = 26, signal: int = 9, *, convention: str = "pandas",
-         dtype: Any = None, out: Any = None) -> MACD[Any]:
+def macd(
+    x: Any,
+    fast: int = 12,
+    slow: int = 26,
+    signal: int = 9,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> MACD[Any]:
     """MACD line (fast EMA - slow EMA), its signal EMA and the histogram.
 
     ``"pandas"``: every EMA is ``ewm(span, adjust=False)``. ``"talib"``: TA-Lib's seeding (slow EMA

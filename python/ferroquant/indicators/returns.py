@@ -26,8 +26,9 @@ __all__ = ["cumulative_return", "drawdown", "max_drawdown", "returns", "running_
 DEFAULT_CHUNK_ASSETS = 1024
 
 
-def returns(x: Any, *, kind: str = "simple", periods: int = 1, dtype: Any = None,
-            out: Any = None) -> Any:
+def returns(
+    x: Any, *, kind: str = "simple", periods: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
     """Simple (``x[t] / x[t-periods] - 1``) or log (``ln(x[t] / x[t-periods])``) returns.
 
     Examples
@@ -47,8 +48,9 @@ def returns(x: Any, *, kind: str = "simple", periods: int = 1, dtype: Any = None
     return run(kernel, [x], ["x"], [f"{kind}_return"], dtype=dtype, out=out)[0]
 
 
-def scans(x: Any, *, chunk_assets: int = DEFAULT_CHUNK_ASSETS, dtype: Any = None,
-          out: Any = None) -> Scans[Any]:
+def scans(
+    x: Any, *, chunk_assets: int = DEFAULT_CHUNK_ASSETS, dtype: Any = None, out: Any = None
+) -> Scans[Any]:
     """Cumulative return, running maximum and drawdown of every asset in one pass.
 
     Parameters
@@ -72,11 +74,11 @@ def scans(x: Any, *, chunk_assets: int = DEFAULT_CHUNK_ASSETS, dtype: Any = None
         return Scans(*run(_scan_kernel, [x], ["x"], Scans._fields, dtype=dtype, out=out))
     block = allocate(3, x.shape, dtype, out, Scans._fields)
     for start in range(0, x.shape[0], chunk):
-        part = prepare(x[start:start + chunk], "x").data
+        part = prepare(x[start : start + chunk], "x").data
         # One chunk-sized scratch block: the (3, chunk) slice of the output is not contiguous.
         tmp = np.empty((3, *part.shape), dtype=block.dtype)
         _core.scan(part, tmp, current_threads())
-        block[:, start:start + chunk] = tmp
+        block[:, start : start + chunk] = tmp
     return Scans(*block)
 
 

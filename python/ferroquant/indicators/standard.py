@@ -55,8 +55,12 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
     >>> s.sma20.shape, int(np.isnan(s.bb_upper[0]).sum()), int(np.isnan(s.rsi14[0]).sum())
     ((3, 252), 19, 14)
     """
-    if type(close) is np.ndarray and close.ndim == 2 and close.dtype == np.float64 \
-            and close.flags.c_contiguous:
+    if (
+        type(close) is np.ndarray
+        and close.ndim == 2
+        and close.dtype == np.float64
+        and close.flags.c_contiguous
+    ):
         # Hot path for the per-call benchmark: skip the generic dispatch.
         block = allocate(6, close.shape, dtype, out, _FIELDS)
         _core.standard(close, block, current_threads())

@@ -16,8 +16,15 @@ __all__ = ["atr", "cci", "natr", "true_range", "ultosc", "willr"]
 HLC = ("high", "low", "close")
 
 
-def true_range(high: Any, low: Any = None, close: Any = None, *, convention: str = "pandas",
-               dtype: Any = None, out: Any = None) -> Any:
+def true_range(
+    high: Any,
+    low: Any = None,
+    close: Any = None,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """True range ``max(h, c[t-1]) - min(l, c[t-1])``.
 
     The first bar is ``h - l`` under ``"pandas"`` and NaN under ``"talib"`` (TA-Lib ``TRANGE``).
@@ -37,8 +44,16 @@ def true_range(high: Any, low: Any = None, close: Any = None, *, convention: str
     return run(kernel, [high, low, close], HLC, ["true_range"], dtype=dtype, out=out)[0]
 
 
-def _atr(high: Any, low: Any, close: Any, period: int, convention: str, normalised: bool,
-         dtype: Any, out: Any) -> Any:
+def _atr(
+    high: Any,
+    low: Any,
+    close: Any,
+    period: int,
+    convention: str,
+    normalised: bool,
+    dtype: Any,
+    out: Any,
+) -> Any:
     period = check_period("period", period)
     conv = check_convention(convention, ("pandas", "stockcharts", "talib"))
 
@@ -49,8 +64,16 @@ def _atr(high: Any, low: Any, close: Any, period: int, convention: str, normalis
     return run(kernel, [high, low, close], HLC, [name], dtype=dtype, out=out)[0]
 
 
-def atr(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
-        convention: str = "pandas", dtype: Any = None, out: Any = None) -> Any:
+def atr(
+    high: Any,
+    low: Any = None,
+    close: Any = None,
+    period: int = 14,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Average true range, Wilder-smoothed.
 
     ``"pandas"`` (= ``"stockcharts"``): the first true range is ``h - l`` and the first ATR, at bar
@@ -67,8 +90,16 @@ def atr(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
     return _atr(high, low, close, period, convention, False, dtype, out)
 
 
-def natr(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
-         convention: str = "pandas", dtype: Any = None, out: Any = None) -> Any:
+def natr(
+    high: Any,
+    low: Any = None,
+    close: Any = None,
+    period: int = 14,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Normalised ATR: ``100 * atr / close``; see :func:`atr`.
 
     Examples
@@ -81,8 +112,16 @@ def natr(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
     return _atr(high, low, close, period, convention, True, dtype, out)
 
 
-def _hlc_oscillator(name: str, periods: list[int], high: Any, low: Any, close: Any,
-                    convention: str, dtype: Any, out: Any) -> Any:
+def _hlc_oscillator(
+    name: str,
+    periods: list[int],
+    high: Any,
+    low: Any,
+    close: Any,
+    convention: str,
+    dtype: Any,
+    out: Any,
+) -> Any:
     conv = check_convention(convention)
 
     def kernel(h: Any, lo: Any, c: Any, o: Any, t: int) -> None:
@@ -91,8 +130,16 @@ def _hlc_oscillator(name: str, periods: list[int], high: Any, low: Any, close: A
     return run(kernel, [high, low, close], HLC, [name], dtype=dtype, out=out)[0]
 
 
-def cci(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
-        convention: str = "pandas", dtype: Any = None, out: Any = None) -> Any:
+def cci(
+    high: Any,
+    low: Any = None,
+    close: Any = None,
+    period: int = 14,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Commodity channel index ``(tp - mean(tp)) / (0.015 * mean |tp - mean(tp)|)``.
 
     A flat window gives NaN under ``"pandas"`` and 0 under ``"talib"``.
@@ -108,8 +155,16 @@ def cci(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
     return _hlc_oscillator("cci", [p], high, low, close, convention, dtype, out)
 
 
-def willr(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
-          convention: str = "pandas", dtype: Any = None, out: Any = None) -> Any:
+def willr(
+    high: Any,
+    low: Any = None,
+    close: Any = None,
+    period: int = 14,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Williams %R ``-100 * (HH - c) / (HH - LL)`` over ``period`` bars, in [-100, 0].
 
     Examples
@@ -123,9 +178,18 @@ def willr(high: Any, low: Any = None, close: Any = None, period: int = 14, *,
     return _hlc_oscillator("willr", [p], high, low, close, convention, dtype, out)
 
 
-def ultosc(high: Any, low: Any = None, close: Any = None, period1: int = 7, period2: int = 14,
-           period3: int = 28, *, convention: str = "pandas", dtype: Any = None,
-           out: Any = None) -> Any:
+def ultosc(
+    high: Any,
+    low: Any = None,
+    close: Any = None,
+    period1: int = 7,
+    period2: int = 14,
+    period3: int = 28,
+    *,
+    convention: str = "pandas",
+    dtype: Any = None,
+    out: Any = None,
+) -> Any:
     """Ultimate Oscillator ``100 * (4 a1 + 2 a2 + a3) / 7`` with ``a = Σ buying pressure / Σ TR``.
 
     Examples
@@ -135,6 +199,8 @@ def ultosc(high: Any, low: Any = None, close: Any = None, period1: int = 7, peri
     >>> int(np.isnan(fq.indicators.ultosc(h, l, c)).sum())
     28
     """
-    ps = [check_period(n, p) for n, p in
-          (("period1", period1), ("period2", period2), ("period3", period3))]
+    ps = [
+        check_period(n, p)
+        for n, p in (("period1", period1), ("period2", period2), ("period3", period3))
+    ]
     return _hlc_oscillator("ultosc", ps, high, low, close, convention, dtype, out)

@@ -143,7 +143,9 @@ def check_no_infinity(values: FloatArray, name: str) -> None:
 def hlc_panels(
     high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike
 ) -> tuple[Panel, Panel, Panel]:
-    """Coerce high, low and close and check that they have one shape."""
+    """Coerce high, low and close, check that they have one shape, and apply the missing-bar
+    rule: a bar is missing when any of ``h[t]``, ``l[t]``, ``c[t]`` is NaN, so all three are NaN
+    there."""
     h, lo, c = Panel(high, "high"), Panel(low, "low"), Panel(close, "close")
     for other in (lo, c):
         if other.shape != h.shape:
@@ -151,6 +153,9 @@ def hlc_panels(
                 f"{other.name} has shape {other.shape} but high has shape {h.shape}; pass high, "
                 "low and close of one shape, (n_assets, n_bars) with time along the last axis"
             )
+    missing = np.isnan(h.values) | np.isnan(lo.values) | np.isnan(c.values)
+    for panel in (h, lo, c):
+        panel.values[missing] = np.nan
     return h, lo, c
 
 

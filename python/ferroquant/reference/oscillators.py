@@ -251,7 +251,7 @@ def _rolling_extreme(values: FloatArray, period: int, reduce: np.ufunc) -> Float
     return out
 
 
-def ultosc(  # noqa: PLR0917 (the TA-Lib signature: h, l, c, three periods)
+def ultosc(
     high: npt.ArrayLike,
     low: npt.ArrayLike,
     close: npt.ArrayLike,

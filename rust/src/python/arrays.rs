@@ -50,7 +50,13 @@ impl<'py> OutBlock<'py> {
 
     /// Splits the block into `k` outputs of `cells` values each.
     pub fn split<const K: usize>(&mut self, cells: usize) -> Result<[Output<'_>; K], Error> {
-        let bad = |got: usize| Error::shape("out", format!("{K} blocks of {cells} cells"), format!("{got} cells"));
+        let bad = |got: usize| {
+            Error::shape(
+                "out",
+                format!("{K} blocks of {cells} cells"),
+                format!("{got} cells"),
+            )
+        };
         match self {
             OutBlock::F64(a) => {
                 let s = a
@@ -60,7 +66,9 @@ impl<'py> OutBlock<'py> {
                     return Err(bad(s.len()));
                 }
                 let mut it = s.chunks_mut(cells.max(1)).map(Output::F64);
-                Ok(std::array::from_fn(|_| it.next().unwrap_or(Output::F64(&mut []))))
+                Ok(std::array::from_fn(|_| {
+                    it.next().unwrap_or(Output::F64(&mut []))
+                }))
             }
             OutBlock::F32(a) => {
                 let s = a
@@ -70,7 +78,9 @@ impl<'py> OutBlock<'py> {
                     return Err(bad(s.len()));
                 }
                 let mut it = s.chunks_mut(cells.max(1)).map(Output::F32);
-                Ok(std::array::from_fn(|_| it.next().unwrap_or(Output::F32(&mut []))))
+                Ok(std::array::from_fn(|_| {
+                    it.next().unwrap_or(Output::F32(&mut []))
+                }))
             }
         }
     }

@@ -38,7 +38,9 @@ fn one_input<const K: usize>(
     let mut block = OutBlock::new(out)?;
     let data = x.slice("x").map_err(|e| to_pyerr(py, &e))?;
     let outs = block.split::<K>(cells).map_err(|e| to_pyerr(py, &e))?;
-    compute(py, threads, cells, move || kernel(data, n_assets, n_bars, outs))
+    compute(py, threads, cells, move || {
+        kernel(data, n_assets, n_bars, outs)
+    })
 }
 
 /// Runs a high/low/close kernel writing one output.
@@ -53,7 +55,11 @@ fn hlc_input(
     let (n_assets, n_bars) = c.shape();
     for (name, a) in [("high", &h), ("low", &l)] {
         if a.shape() != c.shape() {
-            let e = Error::shape(name, format!("{:?} like close", c.shape()), format!("{:?}", a.shape()));
+            let e = Error::shape(
+                name,
+                format!("{:?} like close", c.shape()),
+                format!("{:?}", a.shape()),
+            );
             return Err(to_pyerr(py, &e));
         }
     }
@@ -68,7 +74,9 @@ fn hlc_input(
     }
     let mut block = OutBlock::new(out)?;
     let [o] = block.split::<1>(cells).map_err(|e| to_pyerr(py, &e))?;
-    compute(py, threads, cells, move || kernel(data, n_assets, n_bars, o))
+    compute(py, threads, cells, move || {
+        kernel(data, n_assets, n_bars, o)
+    })
 }
 
 #[pyfunction]
@@ -90,7 +98,11 @@ fn rolling(
         "var" => Ok(Some(Stat::Var)),
         "std" => Ok(Some(Stat::Std)),
         "min" | "max" => Ok(None),
-        other => Err(Error::param("stat", other, "one of sum, mean, var, std, min, max")),
+        other => Err(Error::param(
+            "stat",
+            other,
+            "one of sum, mean, var, std, min, max",
+        )),
     }
     .map_err(|e| to_pyerr(py, &e))?;
     let want_max = stat == "max";
@@ -102,15 +114,33 @@ fn rolling(
 
 #[pyfunction]
 #[pyo3(signature = (x, period, convention, out, threads))]
-fn ema(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, period: usize, convention: &str, out: &Bound<'_, PyAny>, threads: usize) -> PyResult<()> {
+fn ema(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    period: usize,
+    convention: &str,
+    out: &Bound<'_, PyAny>,
+    threads: usize,
+) -> PyResult<()> {
     let conv = self::convention(py, convention)?;
-    one_input::<1>(py, x, out, threads, move |d, a, b, [o]| crate::ema::ema_panel(d, a, b, period, conv, o))
+    one_input::<1>(py, x, out, threads, move |d, a, b, [o]| {
+        crate::ema::ema_panel(d, a, b, period, conv, o)
+    })
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, period, min_periods, out, threads))]
-fn wma(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, period: usize, min_periods: usize, out: &Bound<'_, PyAny>, threads: usize) -> PyResult<()> {
-    one_input::<1>(py, x, out, threads, move |d, a, b, [o]| crate::wma::wma_panel(d, a, b, period, min_periods, o))
+fn wma(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    period: usize,
+    min_periods: usize,
+    out: &Bound<'_, PyAny>,
+    threads: usize,
+) -> PyResult<()> {
+    one_input::<1>(py, x, out, threads, move |d, a, b, [o]| {
+        crate::wma::wma_panel(d, a, b, period, min_periods, o)
+    })
 }
 
 #[pyfunction]
@@ -198,9 +228,13 @@ fn true_range(
     threads: usize,
 ) -> PyResult<()> {
     let conv = self::convention(py, convention)?;
-    hlc_input(py, [high, low, close], out, threads, move |[h, l, c], a, b, o| {
-        crate::range::true_range_panel(h, l, c, a, b, conv, o)
-    })
+    hlc_input(
+        py,
+        [high, low, close],
+        out,
+        threads,
+        move |[h, l, c], a, b, o| crate::range::true_range_panel(h, l, c, a, b, conv, o),
+    )
 }
 
 #[pyfunction]
@@ -218,9 +252,15 @@ fn atr(
     threads: usize,
 ) -> PyResult<()> {
     let conv = self::convention(py, convention)?;
-    hlc_input(py, [high, low, close], out, threads, move |[h, l, c], a, b, o| {
-        crate::range::atr_panel(h, l, c, a, b, period, conv, normalised, o)
-    })
+    hlc_input(
+        py,
+        [high, low, close],
+        out,
+        threads,
+        move |[h, l, c], a, b, o| {
+            crate::range::atr_panel(h, l, c, a, b, period, conv, normalised, o)
+        },
+    )
 }
 
 #[pyfunction]
@@ -242,29 +282,58 @@ fn oscillator(
         ("cci", [p]) => Ok(HlcOscillator::Cci(*p)),
         ("willr", [p]) => Ok(HlcOscillator::Willr(*p)),
         ("ultosc", [a, b, c]) => Ok(HlcOscillator::Ultosc([*a, *b, *c])),
-        _ => Err(Error::param("name", format!("{name:?} with {} periods", periods.len()), "cci or willr with one period, ultosc with three")),
+        _ => Err(Error::param(
+            "name",
+            format!("{name:?} with {} periods", periods.len()),
+            "cci or willr with one period, ultosc with three",
+        )),
     }
     .map_err(|e| to_pyerr(py, &e))?;
-    hlc_input(py, [high, low, close], out, threads, move |[h, l, c], a, b, o| {
-        crate::oscillators::oscillator_panel(which, h, l, c, a, b, conv, o)
-    })
+    hlc_input(
+        py,
+        [high, low, close],
+        out,
+        threads,
+        move |[h, l, c], a, b, o| {
+            crate::oscillators::oscillator_panel(which, h, l, c, a, b, conv, o)
+        },
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, periods, log, out, threads))]
-fn returns(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, periods: usize, log: bool, out: &Bound<'_, PyAny>, threads: usize) -> PyResult<()> {
-    one_input::<1>(py, x, out, threads, move |d, a, b, [o]| crate::returns::returns_panel(d, a, b, periods, log, o))
+fn returns(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    periods: usize,
+    log: bool,
+    out: &Bound<'_, PyAny>,
+    threads: usize,
+) -> PyResult<()> {
+    one_input::<1>(py, x, out, threads, move |d, a, b, [o]| {
+        crate::returns::returns_panel(d, a, b, periods, log, o)
+    })
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, out, threads))]
-fn scan(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, out: &Bound<'_, PyAny>, threads: usize) -> PyResult<()> {
+fn scan(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    out: &Bound<'_, PyAny>,
+    threads: usize,
+) -> PyResult<()> {
     one_input::<3>(py, x, out, threads, crate::returns::scan_panel)
 }
 
 #[pyfunction]
 #[pyo3(signature = (x, out, threads))]
-fn standard(py: Python<'_>, x: PyReadonlyArray2<'_, f64>, out: &Bound<'_, PyAny>, threads: usize) -> PyResult<()> {
+fn standard(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    out: &Bound<'_, PyAny>,
+    threads: usize,
+) -> PyResult<()> {
     one_input::<{ crate::standard::OUTPUTS }>(py, x, out, threads, crate::standard::standard_panel)
 }
 
@@ -286,7 +355,14 @@ fn _after_fork_in_child() {
 fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("version", env!("CARGO_PKG_VERSION"))?;
-    d.set_item("profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
+    d.set_item(
+        "profile",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    )?;
     d.set_item("target_arch", std::env::consts::ARCH)?;
     d.set_item("target_os", std::env::consts::OS)?;
     d.set_item("pyo3", "0.30")?;
