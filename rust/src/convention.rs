@@ -27,8 +27,9 @@ impl Convention {
     }
 }
 
-/// TA-Lib's notion of zero (`TA_IS_ZERO`): it treats |v| < 1e-8 as 0 in divisions.
+/// TA-Lib 0.8.1's scale-relative zero test (`TA_IS_ZERO_SCALED`), used by CCI and WILLR:
+/// `|v| <= 1e-14 * scale`, where `scale` is the price level of the window.
 #[inline(always)]
-pub(crate) fn talib_is_zero(v: f64) -> bool {
-    -0.000_000_01 < v && v < 0.000_000_01
+pub(crate) fn talib_is_zero_scaled(v: f64, scale: f64) -> bool {
+    v.abs() <= 1e-14 * scale
 }

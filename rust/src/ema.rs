@@ -100,9 +100,13 @@ pub struct Macd {
 }
 
 impl Macd {
-    /// MACD(fast, slow, signal). TA-Lib swaps fast and slow if given the wrong way round; we
-    /// validate instead (see [`macd_panel`]).
+    /// MACD(fast, slow, signal). Like TA-Lib, the talib convention swaps fast and slow when
+    /// `slow < fast`; the pandas convention computes `ema(fast) - ema(slow)` as given.
     pub fn new(fast: usize, slow: usize, signal: usize, convention: Convention) -> Self {
+        let (fast, slow) = match convention {
+            Convention::Talib if slow < fast => (slow, fast),
+            _ => (fast, slow),
+        };
         match convention {
             Convention::Pandas => Macd {
                 fast: Ema::pandas(fast),
@@ -184,14 +188,8 @@ pub fn macd_panel(
     out: [Output<'_>; 3],
 ) -> Result<()> {
     check_at_least("fast", fast, 1)?;
+    check_at_least("slow", slow, 1)?;
     check_at_least("signal", signal, 1)?;
-    if slow <= fast {
-        return Err(crate::error::Error::param(
-            "slow",
-            slow,
-            format!("an integer > fast={fast} (the slow EMA must be longer than the fast one)"),
-        ));
-    }
     let mut out = out;
     for_each_asset(
         n_assets,

@@ -1,7 +1,7 @@
 //! Commodity channel index, Williams %R and the Ultimate Oscillator.
 
-use crate::convention::{talib_is_zero, Convention};
-use crate::error::{check_at_least, Error, Result};
+use crate::convention::{talib_is_zero_scaled, Convention};
+use crate::error::{check_at_least, Result};
 use crate::minmax::Extreme;
 use crate::panel::{for_each_asset, Output};
 use crate::range::hlc_inputs;
@@ -42,10 +42,12 @@ pub fn cci(
             .map(|v| (v - mean).abs())
             .sum();
         let num = tp[t] - mean;
-        out[t] = if convention == Convention::Talib && (num == 0.0 || dev == 0.0) {
+        let meandev = dev / n as f64;
+        let zero = |v: f64| talib_is_zero_scaled(v, mean.abs());
+        out[t] = if convention == Convention::Talib && (zero(num) || zero(meandev)) {
             0.0
         } else {
-            num / (0.015 * (dev / n as f64))
+            num / (0.015 * meandev)
         };
     }
 }
@@ -79,14 +81,11 @@ pub fn willr(
             out[t] = f64::NAN;
             continue;
         }
-        // TA-Lib divides by (hh - ll) / -100; the pandas form is the same expression.
-        let diff = (hh - ll) / -100.0;
-        out[t] = if diff != 0.0 {
-            (hh - c[t]) / diff
-        } else if convention == Convention::Talib {
-            0.0
-        } else {
-            f64::NAN
+        let span = hh - ll;
+        out[t] = match convention {
+            Convention::Pandas => -100.0 * (hh - c[t]) / span,
+            Convention::Talib if talib_is_zero_scaled(span, hh.abs() + ll.abs()) => 0.0,
+            Convention::Talib => (((hh - c[t]) / span) * -100.0).clamp(-100.0, 0.0),
         };
     }
 }
@@ -142,11 +141,8 @@ pub fn ultosc(
                 continue;
             }
             let (a, b) = (bp[k].sum(), tr[k].sum());
-            if convention == Convention::Talib {
-                if !talib_is_zero(b) {
-                    total += weight * (a / b);
-                }
-            } else {
+            // An all-zero window of true ranges is 0/0: NaN for pandas, a skipped term for TA-Lib.
+            if convention == Convention::Pandas || b != 0.0 {
                 total += weight * (a / b);
             }
         }
@@ -182,13 +178,6 @@ pub fn oscillator_panel(
         HlcOscillator::Ultosc(ps) => {
             for (name, p) in ["period1", "period2", "period3"].into_iter().zip(ps) {
                 check_at_least(name, *p, 1)?;
-            }
-            if ps[0] == ps[1] || ps[1] == ps[2] || ps[0] == ps[2] {
-                return Err(Error::param(
-                    "periods",
-                    format!("{ps:?}"),
-                    "three different periods, e.g. (7, 14, 28)",
-                ));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! |c'-l|, c' the previous close) so that both conventions match TA-Lib to the last bit where they
 //! agree; they differ only in the first bar and in how ATR is seeded.
 
-use crate::convention::{talib_is_zero, Convention};
+use crate::convention::Convention;
 use crate::error::{check_at_least, Result};
 use crate::panel::{for_each_asset, Input, Output};
 
@@ -89,10 +89,13 @@ pub fn atr(
     normalised: bool,
     out: &mut [f64],
 ) {
+    // TA-Lib 0.8.1 answers NATR with period 1 by its TRANGE, not normalised; the talib
+    // convention reproduces that quirk (docs/conventions.md).
+    let normalise = normalised && !(convention == Convention::Talib && period == 1);
     let mut a = Atr::new(period);
     for t in 0..c.len() {
         let v = a.update(true_range_at(h, l, c, t, convention));
-        out[t] = if normalised {
+        out[t] = if normalise {
             natr_value(v, c[t], convention)
         } else {
             v
@@ -100,13 +103,13 @@ pub fn atr(
     }
 }
 
-/// `100 * atr / close`, TA-Lib's way (0 when the close is TA-Lib-zero).
+/// `(atr / close) * 100`, TA-Lib's order of operations; TA-Lib gives 0 for a zero close.
 #[inline(always)]
 pub fn natr_value(atr: f64, close: f64, convention: Convention) -> f64 {
     if atr.is_nan() {
         return f64::NAN;
     }
-    if convention == Convention::Talib && talib_is_zero(close) {
+    if convention == Convention::Talib && close == 0.0 {
         return 0.0;
     }
     (atr / close) * 100.0

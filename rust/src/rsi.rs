@@ -1,7 +1,7 @@
 //! Relative strength index: Cutler (rolling means of gains and losses, the pandas default) and
 //! Wilder (TA-Lib: averages seeded with the mean of the first n changes, then smoothed).
 
-use crate::convention::{talib_is_zero, Convention};
+use crate::convention::Convention;
 use crate::error::{check_at_least, Result};
 use crate::panel::{for_each_asset, Input, Output};
 use crate::window::{window_start, Window};
@@ -82,7 +82,7 @@ impl Cutler {
     }
 }
 
-/// Wilder RSI state (TA-Lib's algorithm, including its `|g + l| < 1e-8 → 0` rule).
+/// Wilder RSI state (TA-Lib 0.8.1: 0 when both averages are exactly 0).
 #[derive(Clone, Debug)]
 pub struct Wilder {
     period: usize,
@@ -133,7 +133,7 @@ impl Wilder {
             self.avg_gain /= n;
         }
         let total = self.avg_gain + self.avg_loss;
-        if talib_is_zero(total) {
+        if total == 0.0 {
             0.0
         } else {
             100.0 * (self.avg_gain / total)

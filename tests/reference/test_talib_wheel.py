@@ -3,6 +3,7 @@ function, on SPY and on random OHLC data (clean data: TA-Lib has no NaN policy).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ferroquant import reference as ref
+from ferroquant import indicators as _rust
+from ferroquant import reference as _oracle
+
+ref: Any = _oracle  # rebound per test by the `implementation` fixture below
+
+
+@pytest.fixture(autouse=True, params=["oracle", "rust"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every comparison with the TA-Lib wheel runs on the oracle and on the Rust path."""
+    monkeypatch.setattr(
+        sys.modules[__name__], "ref", _oracle if request.param == "oracle" else _rust
+    )
+    return str(request.param)
 
 talib = pytest.importorskip("talib")
 
