@@ -114,7 +114,7 @@ def test_lookback_table_defaults() -> None:
 @given(
     x=hnp.arrays(
         np.float64,
-        st.tuples(st.integers(1, 4), st.integers(0, 40)),
+        st.tuples(st.integers(1, 4), st.integers(1, 40)),
         elements=st.one_of(st.floats(0.5, 200.0), st.just(np.nan)),
     ),
     convention=st.sampled_from(["pandas", T]),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ferroquant import _core
 from ferroquant._results import MACD, Bands
 from ferroquant.errors import InvalidParameterError
@@ -52,6 +54,7 @@ def bollinger(
     k: float = 2.0,
     *,
     ddof: int | None = None,
+    matype: str = "sma",
     convention: str = "pandas",
     min_periods: int | None = None,
     dtype: Any = None,
@@ -61,7 +64,9 @@ def bollinger(
 
     The standard deviation uses ``ddof=1`` under ``"pandas"`` and ``ddof=0`` under ``"talib"``
     (TA-Lib ``BBANDS`` with ``matype=SMA``); pass ``ddof`` to override. ``out`` is an array of shape
-    ``(3, *x.shape)``.
+    ``(3, *x.shape)``. ``matype="ema"`` reproduces TA-Lib's ``BBANDS`` with ``matype=EMA``: the
+    middle band is :func:`~ferroquant.indicators.ema` (same convention) while the deviation is
+    still measured around the window's simple mean, as TA-Lib does.
 
     Examples
     --------
@@ -75,9 +80,20 @@ def bollinger(
     dd = (1 if conv == "pandas" else 0) if ddof is None else check_period("ddof", ddof, 0)
     mp = period if min_periods is None else check_period("min_periods", min_periods, 1)
     kf = float(k)
+    if matype not in ("sma", "ema"):
+        raise InvalidParameterError(f"invalid matype={matype!r}: expected 'sma' or 'ema'")
 
     def kernel(d: Any, o: Any, t: int) -> None:
-        _core.bollinger(d, period, kf, dd, mp, o, t)
+        if matype == "sma":
+            _core.bollinger(d, period, kf, dd, mp, o, t)
+            return
+        # TA-Lib's EMA variant: EMA middle, deviation still around the window's simple mean.
+        std = np.empty((1, *d.shape))
+        _core.rolling(d, period, mp, dd, "std", std, t)
+        _core.ema(d, period, conv, o[:1], t)
+        o[0][np.isnan(std[0])] = np.nan
+        np.add(o[0], kf * std[0], out=o[1])
+        np.subtract(o[0], kf * std[0], out=o[2])
 
     return Bands(*run(kernel, [x], ["close"], Bands._fields, dtype=dtype, out=out))
 

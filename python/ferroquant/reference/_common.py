@@ -15,7 +15,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ..errors import DTypeError, InvalidParameterError, NonFiniteError, ShapeError
+from ..errors import (
+    DTypeError,
+    EmptyInputError,
+    InvalidParameterError,
+    NonFiniteError,
+    ShapeError,
+)
 
 FloatArray = npt.NDArray[np.float64]
 """A float64 numpy array: the type of every oracle output."""
@@ -107,6 +113,10 @@ class Panel:
             raise ShapeError(
                 f"{name} has {arr.ndim} dimension(s) (shape {arr.shape}); pass a 1-D array (one "
                 "asset) or a 2-D array (n_assets, n_bars) with time along the last axis"
+            )
+        if arr.size == 0:
+            raise EmptyInputError(
+                f"{name} is empty (shape {arr.shape}); pass at least one asset with at least one bar"
             )
         self.name = name
         self.shape: tuple[int, ...] = arr.shape
