@@ -136,7 +136,8 @@ def ferroquant_talib_convention(close: FloatArray) -> FloatArray:
 
 
 # --------------------------------------------------------------------------------------------
-# 4. polars: a long frame (one row per symbol and date, sorted by symbol then date) and window
+# 4. polars: a long frame (one row per symbol and date, sorted by symbol then date, the symbol a
+#    Categorical, which groups faster than a String column) and window
 #    expressions ``.over("symbol")``, with the pandas conventions (SMA ``min_samples=1``, std
 #    ``ddof=1``, missing prices as nulls).
 # --------------------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def ferroquant_talib_convention(close: FloatArray) -> FloatArray:
 
 def polars_long_input(close: FloatArray, symbols: list[str]) -> pl.DataFrame:
     n_assets, n_bars = close.shape
-    symbol = pl.Series("symbol", symbols, dtype=pl.String).gather(
+    symbol = pl.Series("symbol", symbols, dtype=pl.Categorical).gather(
         np.repeat(np.arange(n_assets, dtype=np.int64), n_bars)
     )
     price = pl.Series("close", close.reshape(-1), nan_to_null=True)
@@ -207,44 +208,114 @@ def stack_ferroquant(result: Any) -> FloatArray:
 # --------------------------------------------------------------------------------------------
 
 
+PRICE_FIELDS = frozenset(FIELDS) - {"rsi14"}
+"""The outputs in price units (their rounding errors scale with the prices the series has seen)."""
+
+
+def price_scale(close: FloatArray) -> FloatArray:
+    """The largest ``|price|`` each stock has had up to each bar (NaN-safe), as ``(n, m)``.
+
+    Rolling sums that are updated in place, as in pandas, carry a rounding error of about
+    ``eps * max |price| so far``; after a stock has fallen from 400 to 1 that error is ~1e-13 * 400
+    in a value near 1. The tolerance of a price output is therefore relative to this scale.
+    """
+    return np.fmax.accumulate(np.abs(close), axis=-1)
+
+
 @dataclass
 class Agreement:
     """How far a peer's ``(6, n, m)`` outputs are from the reference's.
 
     ``max_abs`` and ``max_rel`` (relative to ``|reference|``, over cells where it is non-zero) are
     taken over the cells where both are finite; ``nan_mismatch`` counts cells that are NaN/inf in
-    one and finite in the other. ``ok`` means ``|got - ref| <= tol * max(1, |ref|)`` everywhere and
-    no NaN mismatch.
+    one and finite in the other. ``ok`` means no NaN mismatch and ``|got - ref| <= tol * scale``
+    everywhere, where ``scale = max(1, |ref|)`` for RSI and ``max(1, |ref|, price_scale)`` for the
+    price outputs (see :func:`price_scale`). ``worst`` locates the cell of the largest
+    ``|got - ref| / scale``: ``(field, stock, bar, got, ref, scaled error)``.
     """
 
     against: str
     max_abs: float
     max_rel: float
     nan_mismatch: int
-    worst_field: str
     tol: float
     ok: bool
+    worst: tuple[str, int, int, float, float, float]
+    fields: dict[str, dict[str, float]]
+
+    @property
+    def worst_field(self) -> str:
+        return self.worst[0]
 
 
-def compare(got: FloatArray, ref: FloatArray, against: str, tol: float) -> Agreement:
-    max_abs = max_rel = 0.0
-    worst_field, worst_scaled, mismatch = FIELDS[0], -1.0, 0
+def compare(
+    got: FloatArray, ref: FloatArray, against: str, tol: float, scale: FloatArray | None = None
+) -> Agreement:
+    """Compare ``(6, n, m)`` outputs; ``scale`` is the input's :func:`price_scale` or ``None``."""
+    fields: dict[str, dict[str, float]] = {}
+    worst: tuple[str, int, int, float, float, float] = (FIELDS[0], 0, 0, 0.0, 0.0, -1.0)
     for k, name in enumerate(FIELDS):
         g, r = got[k], ref[k]
         fin_g, fin_r = np.isfinite(g), np.isfinite(r)
-        mismatch += int(np.count_nonzero(fin_g != fin_r))
+        mismatch = int(np.count_nonzero(fin_g != fin_r))
         both = fin_g & fin_r
-        if not both.any():
-            continue
-        gv, rv = g[both], r[both]
-        diff = np.abs(gv - rv)
-        scale = np.abs(rv)
-        field_abs = float(diff.max())
-        nonzero = scale > 0
-        field_rel = float((diff[nonzero] / scale[nonzero]).max()) if nonzero.any() else 0.0
-        scaled = float((diff / np.maximum(scale, 1.0)).max())
-        max_abs, max_rel = max(max_abs, field_abs), max(max_rel, field_rel)
-        if scaled > worst_scaled:
-            worst_field, worst_scaled = name, scaled
-    ok = mismatch == 0 and worst_scaled <= tol
-    return Agreement(against, max_abs, max_rel, mismatch, worst_field, tol, ok)
+        diff = np.where(both, np.abs(g - r), 0.0)
+        denom = np.maximum(np.abs(np.where(both, r, 0.0)), 1.0)
+        if scale is not None and name in PRICE_FIELDS:
+            denom = np.fmax(denom, scale)
+        scaled = diff / denom
+        at = np.unravel_index(int(scaled.argmax()), scaled.shape)
+        nonzero = both & (r != 0)
+        rel = np.abs(g[nonzero] - r[nonzero]) / np.abs(r[nonzero])
+        fields[name] = {
+            "max_abs": float(diff.max()),
+            "max_rel": float(rel.max()) if rel.size else 0.0,
+            "max_scaled": float(scaled[at]),
+            "nan_mismatch": mismatch,
+        }
+        if float(scaled[at]) > worst[5]:
+            i, j = (int(a) for a in at) if scaled.ndim == 2 else (0, int(at[0]))
+            worst = (name, i, j, float(g[at]), float(r[at]), float(scaled[at]))
+    mismatch = sum(int(f["nan_mismatch"]) for f in fields.values())
+    return Agreement(
+        against,
+        max(f["max_abs"] for f in fields.values()),
+        max(f["max_rel"] for f in fields.values()),
+        mismatch,
+        tol,
+        mismatch == 0 and worst[5] <= tol,
+        worst,
+        fields,
+    )
+
+
+def exact_cell(close: FloatArray, name: str, j: int) -> float:
+    """One cell of the reference definitions for one stock, in long double with two-pass sums.
+
+    A spot check of who is right where a peer and the pandas reference disagree: pandas updates its
+    rolling sums in place and drifts, an exact evaluation of one window does not.
+    """
+    x = close.astype(np.longdouble)
+
+    def window(v: npt.NDArray[np.longdouble], size: int, min_count: int) -> Any:
+        w = v[max(0, j - size + 1) : j + 1]
+        w = w[np.isfinite(w)]
+        return w if w.size >= min_count else None
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name in ("sma20", "sma50"):
+            w = window(x, int(name[3:]), 1)
+            return float("nan") if w is None else float(w.mean())
+        if name == "rsi14":
+            delta = np.diff(x, prepend=np.longdouble(np.nan))
+            gain = window(np.clip(delta, 0, None), 14, 14)
+            loss = window(-np.clip(delta, None, 0), 14, 14)
+            if gain is None or loss is None:
+                return float("nan")
+            return float(100 - 100 / (1 + gain.mean() / loss.mean()))
+        w = window(x, 20, 20)
+        if w is None:
+            return float("nan")
+        mid = w.mean()
+        std = np.sqrt(((w - mid) ** 2).sum() / (w.size - 1))
+        return float({"bb_middle": mid, "bb_upper": mid + 2 * std, "bb_lower": mid - 2 * std}[name])
