@@ -100,3 +100,15 @@ def test_non_numeric_frame_columns_are_a_type_error(panel: np.ndarray) -> None:
         fq.sma(wide)
     with pytest.raises(TypeError):
         fq.sma(np.array([1 + 2j, 3 + 0j]))
+
+
+def test_repeated_out_calls_reuse_views_and_stay_correct(panel: np.ndarray) -> None:
+    out = np.empty((6, panel.shape[1]))
+    first = fq.standard(panel[0], out=out)
+    second = fq.standard(panel[1], out=out)
+    assert second.rsi14 is first.rsi14  # the same views, refreshed in place
+    assert np.array_equal(second.rsi14, fq.rsi(panel[1]), equal_nan=True)
+    other = np.empty((6, panel.shape[1]))
+    third = fq.standard(panel[2], out=other)
+    assert np.shares_memory(third.sma50, other)
+    assert np.array_equal(third.sma50, fq.sma(panel[2], 50), equal_nan=True)
