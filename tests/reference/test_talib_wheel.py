@@ -27,6 +27,7 @@ def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     )
     return str(request.param)
 
+
 talib = pytest.importorskip("talib")
 
 T = "talib"

@@ -31,6 +31,8 @@ def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         sys.modules[__name__], "ref", _oracle if request.param == "oracle" else _rust
     )
     return str(request.param)
+
+
 HAIR = 1e-12  # added to every "half a unit in the last printed digit" tolerance
 
 
