@@ -75,14 +75,14 @@ def test_empty_input_is_an_error(shape: tuple[int, ...]) -> None:
     x = np.empty(shape)
     for impl in (ref, indicators):
         for call in (
-            lambda: impl.sma(x, 3),
-            lambda: impl.rsi(x, 3, convention=T),
-            lambda: impl.bollinger(x, 3),
-            lambda: impl.macd(x),
-            lambda: impl.atr(x, x, x, 3),
-            lambda: impl.ultosc(x, x, x),
-            lambda: impl.returns(x),
-            lambda: impl.drawdown(x),
+            lambda impl=impl: impl.sma(x, 3),
+            lambda impl=impl: impl.rsi(x, 3, convention=T),
+            lambda impl=impl: impl.bollinger(x, 3),
+            lambda impl=impl: impl.macd(x),
+            lambda impl=impl: impl.atr(x, x, x, 3),
+            lambda impl=impl: impl.ultosc(x, x, x),
+            lambda impl=impl: impl.returns(x),
+            lambda impl=impl: impl.drawdown(x),
         ):
             with pytest.raises(EmptyInputError, match="empty"):
                 call()

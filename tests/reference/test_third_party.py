@@ -1,6 +1,6 @@
-"""The oracle and the Rust path against third-party reference values (shared/data/reference, see its README):
-TA-Lib's own C regression table, StockCharts' published worked examples, TA-Lib 0.8.2 and R TTR
-run over the full SPY series."""
+"""The oracle and the Rust path against third-party reference values (shared/data/reference,
+see its README): TA-Lib's own C regression table, StockCharts' published worked examples, TA-Lib
+0.8.2 and R TTR run over the full SPY series."""
 
 from __future__ import annotations
 

@@ -116,7 +116,8 @@ class Panel:
             )
         if arr.size == 0:
             raise EmptyInputError(
-                f"{name} is empty (shape {arr.shape}); pass at least one asset with at least one bar"
+                f"{name} is empty (shape {arr.shape}); pass at least one asset with at least "
+                "one bar"
             )
         self.name = name
         self.shape: tuple[int, ...] = arr.shape
