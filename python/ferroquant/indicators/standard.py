@@ -84,11 +84,11 @@ def _reuse_views(close: Any, out: Any) -> tuple[Any, Standard[Any]] | None:
     last = _last
     if (
         last is None
+        or out.shape != (6, *close.shape)
         or last[0]() is not out
         or close.shape != last[1]
         or close.dtype != np.float64
         or not close.flags.c_contiguous
-        or out.shape != (6, *close.shape)
     ):
         return None
     return last[2], last[3]
