@@ -27,7 +27,7 @@ def build_info() -> dict[str, Any]:
     --------
     >>> import ferroquant as fq
     >>> sorted(fq.build_info())[:3]
-    ['default_threads', 'pyo3', 'profile']
+    ['default_threads', 'profile', 'pyo3']
     """
     from ferroquant import _core
 

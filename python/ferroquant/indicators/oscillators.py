@@ -34,7 +34,7 @@ def rsi(
     --------
     >>> import numpy as np, ferroquant as fq
     >>> fq.indicators.rsi(np.array([1.0, 2.0, 1.5, 2.5, 3.0]), 2).round(2)
-    array([  nan,   nan, 66.67, 66.67, 100.  ])
+    array([   nan,    nan,  66.67,  66.67, 100.  ])
     """
     period = check_period("period", period)
     conv = check_convention(convention)

@@ -85,7 +85,7 @@ def atr(
     >>> import numpy as np, ferroquant as fq
     >>> h = np.array([10.0, 11.0, 12.0]); l = h - 1.0; c = h - 0.5
     >>> fq.indicators.atr(h, l, c, 2)
-    array([ nan, 1.25, 1.375])
+    array([  nan, 1.25 , 1.375])
     """
     return _atr(high, low, close, period, convention, False, dtype, out)
 
@@ -149,7 +149,7 @@ def cci(
     >>> import numpy as np, ferroquant as fq
     >>> h = np.array([2.0, 3.0, 5.0]); l = h - 1.0; c = h - 0.5
     >>> fq.indicators.cci(h, l, c, 3).round(2)
-    array([  nan,   nan, 100.])
+    array([ nan,  nan, 100.])
     """
     p = check_period("period", period)
     return _hlc_oscillator("cci", [p], high, low, close, convention, dtype, out)
@@ -172,7 +172,7 @@ def willr(
     >>> import numpy as np, ferroquant as fq
     >>> h = np.array([2.0, 3.0, 5.0]); l = h - 1.0; c = h - 0.5
     >>> fq.indicators.willr(h, l, c, 2)
-    array([ nan, -25., -12.5])
+    array([         nan, -25.        , -16.66666667])
     """
     p = check_period("period", period)
     return _hlc_oscillator("willr", [p], high, low, close, convention, dtype, out)
