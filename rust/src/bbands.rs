@@ -3,7 +3,7 @@
 use crate::error::{check_at_least, check_finite_param, Result};
 use crate::panel::{for_each_asset, Input, Output};
 use crate::rolling::check_window;
-use crate::window::{leaving, slice_window, window_start, Window};
+use crate::window::{band, leaving, slice_window, window_start, Window};
 
 /// Bands of one series into (middle, upper, lower): middle ± k·std(ddof).
 pub fn bollinger(
@@ -21,8 +21,9 @@ pub fn bollinger(
         w.slide(x[t], leaving(x, t, period), || slice_window(win));
         let (mid, up, lo) = if w.count() >= need {
             let mean = w.mean();
-            let band = k * (w.m2() / (w.count() - ddof) as f64).sqrt();
-            (mean, mean + band, mean - band)
+            // The same operations as the fused standard kernel: M2 times 1/(count - ddof).
+            let half = band(w.m2(), 1.0 / (w.count() - ddof) as f64, k);
+            (mean, mean + half, mean - half)
         } else {
             (f64::NAN, f64::NAN, f64::NAN)
         };

@@ -110,6 +110,24 @@ pub fn for_each_asset<K>(
 where
     K: Fn(&[&[f64]], &mut [&mut [f64]]) + Sync,
 {
+    for_each_block(n_assets, n_bars, inputs, outputs, 1, kernel)
+}
+
+/// Like [`for_each_asset`], but hands the kernel `block` consecutive assets at a time (fewer for the
+/// last block), so that it can compute several series side by side. The kernel receives the rows
+/// asset-major: `inputs[a * n_inputs + k]` is input `k` of the block's asset `a`, and likewise
+/// `outputs[a * n_outputs + k]`. Every series is still reduced by exactly one thread, in bar order.
+pub fn for_each_block<K>(
+    n_assets: usize,
+    n_bars: usize,
+    inputs: &[Input<'_>],
+    outputs: &mut [Output<'_>],
+    block: usize,
+    kernel: K,
+) -> Result<()>
+where
+    K: Fn(&[&[f64]], &mut [&mut [f64]]) + Sync,
+{
     check_shapes(n_assets, n_bars, inputs, outputs)?;
     if inputs.len() > MAX_INPUTS {
         return Err(Error::Internal {
@@ -119,6 +137,7 @@ where
             ),
         });
     }
+    let block = block.max(1);
     let raw: Vec<RawOut> = outputs
         .iter_mut()
         .map(|o| match o {
@@ -127,49 +146,60 @@ where
         })
         .collect();
     let needs_scratch = raw.iter().any(|r| matches!(r, RawOut::F32(_)));
+    let n_blocks = n_assets.div_ceil(block);
 
-    let run_asset = |asset: usize, scratch: &mut Vec<Vec<f64>>| -> Option<Error> {
-        let start = asset * n_bars;
-        let mut rows_in: [&[f64]; MAX_INPUTS] = [&[]; MAX_INPUTS];
-        for (slot, input) in rows_in.iter_mut().zip(inputs) {
-            let row = &input.data[start..start + n_bars];
-            if let Some(bar) = first_infinite(row) {
-                return Some(Error::NonFinite {
-                    name: input.name,
-                    asset,
-                    bar,
-                    value: row[bar],
-                });
+    let run_block = |b: usize, scratch: &mut Vec<Vec<f64>>| -> Option<Error> {
+        let first = b * block;
+        let assets = first..(first + block).min(n_assets);
+        let mut rows_in: Vec<&[f64]> = Vec::with_capacity(assets.len() * inputs.len());
+        for asset in assets.clone() {
+            let start = asset * n_bars;
+            for input in inputs {
+                let row = &input.data[start..start + n_bars];
+                if let Some(bar) = first_infinite(row) {
+                    return Some(Error::NonFinite {
+                        name: input.name,
+                        asset,
+                        bar,
+                        value: row[bar],
+                    });
+                }
+                rows_in.push(row);
             }
-            *slot = row;
         }
-        let mut rows_out: Vec<&mut [f64]> = Vec::with_capacity(raw.len());
+        let mut rows_out: Vec<&mut [f64]> = Vec::with_capacity(assets.len() * raw.len());
         if needs_scratch {
-            scratch.resize_with(raw.len(), Vec::new);
+            scratch.resize_with(assets.len() * raw.len(), Vec::new);
         }
-        for (k, r) in raw.iter().enumerate() {
-            match *r {
-                // SAFETY: `start..start+n_bars` lies inside the buffer (shapes checked above) and no
-                // other task touches this asset's row.
-                RawOut::F64(p) => {
-                    rows_out.push(unsafe { std::slice::from_raw_parts_mut(p.add(start), n_bars) })
-                }
-                RawOut::F32(_) => {
-                    let buf = &mut scratch[k];
-                    buf.resize(n_bars, 0.0);
-                    rows_out
-                        .push(unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr(), n_bars) });
+        for (a, asset) in assets.clone().enumerate() {
+            let start = asset * n_bars;
+            for (k, r) in raw.iter().enumerate() {
+                match *r {
+                    // SAFETY: `start..start+n_bars` lies inside the buffer (shapes checked above) and
+                    // no other task touches this asset's row.
+                    RawOut::F64(p) => rows_out
+                        .push(unsafe { std::slice::from_raw_parts_mut(p.add(start), n_bars) }),
+                    RawOut::F32(_) => {
+                        let buf = &mut scratch[a * raw.len() + k];
+                        buf.resize(n_bars, 0.0);
+                        rows_out.push(unsafe {
+                            std::slice::from_raw_parts_mut(buf.as_mut_ptr(), n_bars)
+                        });
+                    }
                 }
             }
         }
-        kernel(&rows_in[..inputs.len()], &mut rows_out);
+        kernel(&rows_in, &mut rows_out);
         drop(rows_out);
-        for (k, r) in raw.iter().enumerate() {
-            if let RawOut::F32(p) = *r {
-                // SAFETY: as above, this asset's row of the float32 buffer belongs to this task.
-                let dst = unsafe { std::slice::from_raw_parts_mut(p.add(start), n_bars) };
-                for (d, s) in dst.iter_mut().zip(&scratch[k]) {
-                    *d = *s as f32;
+        for (a, asset) in assets.enumerate() {
+            let start = asset * n_bars;
+            for (k, r) in raw.iter().enumerate() {
+                if let RawOut::F32(p) = *r {
+                    // SAFETY: as above, this asset's row of the float32 buffer belongs to this task.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(p.add(start), n_bars) };
+                    for (d, s) in dst.iter_mut().zip(&scratch[a * raw.len() + k]) {
+                        *d = *s as f32;
+                    }
                 }
             }
         }
@@ -179,14 +209,14 @@ where
     let first_error = if n_assets * n_bars < PARALLEL_MIN_CELLS || rayon::current_num_threads() == 1
     {
         let mut scratch = Vec::new();
-        (0..n_assets).find_map(|a| run_asset(a, &mut scratch))
+        (0..n_blocks).find_map(|b| run_block(b, &mut scratch))
     } else {
-        (0..n_assets)
+        (0..n_blocks)
             .into_par_iter()
-            .with_min_len(MIN_ASSETS_PER_TASK)
-            .map_init(Vec::new, |scratch, a| run_asset(a, scratch).map(|e| (a, e)))
+            .with_min_len(MIN_ASSETS_PER_TASK.div_ceil(block))
+            .map_init(Vec::new, |scratch, b| run_block(b, scratch).map(|e| (b, e)))
             .flatten()
-            .min_by_key(|(a, _)| *a)
+            .min_by_key(|(b, _)| *b)
             .map(|(_, e)| e)
     };
     first_error.map_or(Ok(()), Err)

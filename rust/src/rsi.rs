@@ -4,31 +4,20 @@
 use crate::convention::Convention;
 use crate::error::{check_at_least, Result};
 use crate::panel::{for_each_asset, Input, Output};
-use crate::window::{window_start, Window};
+use crate::window::{window_start, Lane, Window};
 
 /// Cutler RSI state over windows of `period` changes. The gain and loss windows share their
 /// positions, so one count serves both.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Cutler {
-    gains: Window<false>,
-    losses: Window<false>,
-}
-
-impl Default for Cutler {
-    fn default() -> Self {
-        Cutler {
-            gains: Window::new(),
-            losses: Window::new(),
-        }
-    }
+    pub(crate) gains: Window<false>,
+    pub(crate) losses: Window<false>,
 }
 
 /// Positive part of a change (NaN stays NaN).
 #[inline(always)]
 pub fn gain(d: f64) -> f64 {
-    if d > 0.0 {
-        d
-    } else if d.is_nan() {
+    if d > 0.0 || d.is_nan() {
         d
     } else {
         0.0
@@ -47,10 +36,20 @@ pub fn loss(d: f64) -> f64 {
     }
 }
 
-/// `100 - 100 / (1 + g/l)` with IEEE semantics: l = 0 < g gives 100, g = l = 0 gives NaN.
+/// Cutler RSI from the gains `g` and losses `l` of a window, as sums or as means (the count
+/// cancels in `g/l`): pandas' `100 - 100 / (1 + g/l)`, kept in this form (rather than the one-division
+/// `100 g/(g + l)`) so that it rounds like the reference near 0. IEEE semantics give l = 0 < g →
+/// exactly 100, g = 0 < l → 0 and g = l = 0 → NaN.
 #[inline(always)]
 pub fn cutler_value(g: f64, l: f64) -> f64 {
-    100.0 - 100.0 / (1.0 + g / l)
+    cutler_lanes(g, l)
+}
+
+/// [`cutler_value`] lane by lane (the fused kernel's fast path).
+#[inline(always)]
+pub(crate) fn cutler_lanes<L: Lane>(g: L, l: L) -> L {
+    let hundred = L::splat(100.0);
+    hundred - hundred / (L::splat(1.0) + g / l)
 }
 
 impl Cutler {
@@ -75,10 +74,10 @@ impl Cutler {
         self.gains.count()
     }
 
-    /// RSI of the current window (call with `count() > 0`).
+    /// RSI of the current window (call with `count() > 0`), from the window sums.
     #[inline(always)]
     pub fn value(&self) -> f64 {
-        cutler_value(self.gains.mean(), self.losses.mean())
+        cutler_value(self.gains.sum(), self.losses.sum())
     }
 }
 
@@ -156,14 +155,14 @@ pub fn rsi(x: &[f64], period: usize, min_periods: usize, convention: Convention,
     match convention {
         Convention::Talib => {
             let mut w = Wilder::new(period);
-            for t in 0..x.len() {
-                out[t] = w.update(change(x, t));
+            for (t, o) in out.iter_mut().enumerate().take(x.len()) {
+                *o = w.update(change(x, t));
             }
         }
         Convention::Pandas => {
             let mut c = Cutler::default();
             let need = min_periods.max(1);
-            for t in 0..x.len() {
+            for (t, o) in out.iter_mut().enumerate().take(x.len()) {
                 let d_out = if t >= period {
                     change(x, t - period)
                 } else {
@@ -171,7 +170,7 @@ pub fn rsi(x: &[f64], period: usize, min_periods: usize, convention: Convention,
                 };
                 let s = window_start(t, period);
                 c.slide(change(x, t), d_out, || (s..=t).map(|j| change(x, j)));
-                out[t] = if c.count() >= need {
+                *o = if c.count() >= need {
                     c.value()
                 } else {
                     f64::NAN
