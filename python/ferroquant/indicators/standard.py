@@ -58,12 +58,20 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
     >>> s.sma20.shape, int(np.isnan(s.bb_upper[0]).sum()), int(np.isnan(s.rsi14[0]).sum())
     ((3, 252), 19, 14)
     """
-    if out is not None and type(close) is np.ndarray:
-        reused = _reuse_views(close, out)
-        if reused is not None:
-            block, result = reused
-            _core.standard(close.reshape(block.shape[1:]), block, current_threads())
-            return result
+    last = _last
+    if (
+        last is not None
+        and out is not None
+        and last[0]() is out
+        and type(close) is np.ndarray
+        and close.shape == last[1]
+        and close.dtype == np.float64
+        and close.flags.c_contiguous
+    ):
+        # The same buffer again (a live loop): one kernel call, no new Python objects.
+        data = close if close.ndim == 2 else close.reshape(1, -1)
+        _core.standard(data, last[2], current_threads())
+        return last[3]
     if type(close) is np.ndarray and close.ndim in (1, 2):
         data = prepare(close, "close").data
         block = allocate(6, data.shape, dtype, out, _FIELDS)
@@ -78,20 +86,6 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
 # A live process calls standard() again and again with the same `out` buffer: remember the views
 # of the last one (weakly) so that a repeated call costs one kernel call and no Python objects.
 _last: tuple[weakref.ref[Any], tuple[int, ...], Any, Standard[Any]] | None = None
-
-
-def _reuse_views(close: Any, out: Any) -> tuple[Any, Standard[Any]] | None:
-    last = _last
-    if (
-        last is None
-        or out.shape != (6, *close.shape)
-        or last[0]() is not out
-        or close.shape != last[1]
-        or close.dtype != np.float64
-        or not close.flags.c_contiguous
-    ):
-        return None
-    return last[2], last[3]
 
 
 def _remember(close: Any, out: Any, block: Any, result: Standard[Any]) -> None:
