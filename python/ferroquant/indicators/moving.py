@@ -22,10 +22,10 @@ __all__ = [
 
 
 def _min_periods(min_periods: int | None, default: int, window: int) -> int:
-    mp = default if min_periods is None else check_period("min_periods", min_periods, 0)
+    mp = default if min_periods is None else check_period("min_periods", min_periods, 1)
     if mp > window:
         raise InvalidParameterError(
-            f"invalid min_periods={mp}: expected an integer between 0 and {window}"
+            f"invalid min_periods={mp}: expected an integer between 1 and {window}"
         )
     return mp
 
