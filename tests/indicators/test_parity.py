@@ -8,6 +8,7 @@ price level), with identical NaN positions.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -147,7 +148,8 @@ def cci_price_scale(h: Any, lo: Any, c: Any, period: int) -> Any:
     out = np.full(tp.shape, np.inf)
     if tp.shape[-1] >= period:
         w = sliding_window_view(tp, period, axis=-1)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN, on purpose
             md = np.nanmean(np.abs(w - np.nanmean(w, axis=-1, keepdims=True)), axis=-1)
             out[..., period - 1 :] = np.abs(tp[..., period - 1 :]) / (0.015 * md)
     return np.where(np.isfinite(out), out, np.inf)
