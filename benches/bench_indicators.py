@@ -328,9 +328,13 @@ class PanelResult:
 
 FQ_POOL, FQ_POOL_OUT = "ferroquant, full pool, fresh", "ferroquant, full pool, out="
 FQ_ONE, FQ_ONE_OUT = "ferroquant, 1 thread, fresh", "ferroquant, 1 thread, out="
+# A live process calling again and again: per-call time of LOOP_CALLS back-to-back calls. On this
+# VM an idle second vCPU takes milliseconds to wake, which a lone call after a pause pays in full.
+FQ_LOOP = "ferroquant, full pool, out=, back-to-back"
+LOOP_CALLS = 10
 PD_STOCK, PD_WIDE = "pandas per stock", "pandas wide frame"
 TALIB, POLARS = "TA-Lib per stock", "polars long .over()"
-PANEL_PEERS = (FQ_POOL, FQ_POOL_OUT, FQ_ONE, FQ_ONE_OUT, PD_STOCK, PD_WIDE, TALIB, POLARS)
+PANEL_PEERS = (FQ_POOL, FQ_POOL_OUT, FQ_LOOP, FQ_ONE, FQ_ONE_OUT, PD_STOCK, PD_WIDE, TALIB, POLARS)
 
 
 def bench_panel(
@@ -396,6 +400,13 @@ def bench_panel(
         peers.ferroquant_out(close, buf)
         same = bool(np.array_equal(buf, fresh, equal_nan=True))
         add(FQ_POOL_OUT, pool, peers.ferroquant_out, close, buf)
+
+        def loop(c: FloatArray, b: FloatArray) -> None:
+            for _ in range(LOOP_CALLS):
+                peers.ferroquant_out(c, b)
+
+        note = f"{LOOP_CALLS} calls in a row, per call"
+        add(FQ_LOOP, pool, loop, close, buf, scale=1 / LOOP_CALLS, note=note)
         with fq.threads(1):
             one = peers.stack_ferroquant(peers.ferroquant_fresh(close))
             same = same and bool(np.array_equal(one, fresh, equal_nan=True))
@@ -635,14 +646,15 @@ def markdown(
         f"numpy {env['versions']['numpy']}. Medians; (x) = how many times slower than ferroquant "
         "(full pool, fresh allocation).",
         "",
-        f"| workload | ferroquant {pool} thr | ferroquant {pool} thr, out= | ferroquant 1 thr "
+        f"| workload | ferroquant {pool} thr | ferroquant {pool} thr, out= "
+        f"| ferroquant {pool} thr, out=, back-to-back² | ferroquant 1 thr "
         "| pandas per stock¹ | pandas wide | TA-Lib per stock | polars |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in panels:
         base = p.timing(FQ_POOL).median
         cells = []
-        for peer in (FQ_POOL, FQ_POOL_OUT, FQ_ONE, PD_STOCK, PD_WIDE, TALIB, POLARS):
+        for peer in (FQ_POOL, FQ_POOL_OUT, FQ_LOOP, FQ_ONE, PD_STOCK, PD_WIDE, TALIB, POLARS):
             med = p.timing(peer).median
             cells.append(
                 fmt_time(med) if peer == FQ_POOL else f"{fmt_time(med)} ({fmt_ratio(med / base)})"
@@ -651,6 +663,9 @@ def markdown(
     lines += [
         "",
         "¹ timed on an evenly spaced subset of stocks and extrapolated linearly per stock.",
+        f"² {LOOP_CALLS} calls in a row into one reused block (a live process); the other columns "
+        "time single calls after a garbage collection, which on this VM also lets the idle second "
+        "vCPU fall asleep (waking it costs a few ms, visible at 4,000 x 252).",
     ]
     if per_call:
         lines += ["", "| one stock x 252 bars, six outputs | µs per call |", "|---|---:|"]
@@ -660,12 +675,18 @@ def markdown(
     for p in panels:
         key = f"{p.n_assets}x{p.n_bars}"
         if key in ("10000x2520", "4000x252"):
-            fresh, out = p.timing(FQ_POOL).median, p.timing(FQ_POOL_OUT).median
-            ok = "PASS" if fresh <= TARGETS[key] else "FAIL"
-            lines.append(
-                f"| {p.name} standard set, median | ≤ {fmt_time(TARGETS[key])} | "
-                f"{fmt_time(fresh)} (out=: {fmt_time(out)}) | {ok} |"
-            )
+            limit = TARGETS[key]
+            for label, peer in (
+                ("fresh", FQ_POOL),
+                ("out=", FQ_POOL_OUT),
+                ("back-to-back", FQ_LOOP),
+            ):
+                med = p.timing(peer).median
+                ok = "PASS" if med <= limit else "FAIL"
+                lines.append(
+                    f"| {p.name} standard set, {label}, median | ≤ {fmt_time(limit)} | "
+                    f"{fmt_time(med)} | {ok} |"
+                )
         if key == "4000x252" and p.rss_child:
             c = p.rss_child
             limit = c["input_mb"] + c["outputs_mb"] + TARGETS["rss_excess_mb"]
