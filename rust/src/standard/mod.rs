@@ -20,8 +20,9 @@
 //! This file holds the public API and the constants. The kernel itself is split by concept:
 //! `state` (the per-series window states and their lane view), `step` (one bar of the fast and
 //! warm-up paths), `recompute` (their rounding fallback), `paths` (what a path runs over a range
-//! of bars), `scalar` (one series), `avx` (four series per AVX register, with streaming stores)
-//! and `driver` (which path computes which bars).
+//! of bars), `scalar` (one series), `packed` (its steps where AVX is available: the four
+//! first-moment windows in the lanes of one register), `avx` (four series per AVX register, with
+//! streaming stores) and `driver` (which path computes which bars).
 //!
 //! [`Window`]: crate::window::Window
 //! [`Cutler`]: crate::rsi::Cutler
@@ -31,6 +32,8 @@
 #[cfg(target_arch = "x86_64")]
 mod avx;
 mod driver;
+#[cfg(target_arch = "x86_64")]
+mod packed;
 mod paths;
 mod recompute;
 mod scalar;

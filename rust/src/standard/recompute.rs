@@ -35,21 +35,7 @@ pub(super) fn recompute<L: Lane>(
         f.w20 = Sum1::select(ok[0], &f.w20, &fresh);
     }
     if !L::all(ok[1]) {
-        let fresh = Sum2::fresh(f.bb.estimate(inv20), w20.iter().copied());
-        let good = fresh.within(inv20) | ok[1];
-        let mut fresh = fresh;
-        if !L::all(good) {
-            for (i, x) in rows.iter().enumerate().take(L::LANES) {
-                if !L::mask_lane(good, i) {
-                    put2(
-                        &mut fresh,
-                        i,
-                        exact_second(&|| slice_window(&x[window_start(t, SHORT)..=t])),
-                    );
-                }
-            }
-        }
-        f.bb = Sum2::select(ok[1], &f.bb, &fresh);
+        recompute_second(&mut f.bb, ok[1], w20, inv20, rows, t);
     }
     if !L::all(ok[2]) {
         let fresh = Sum1::fresh(f.w50.estimate(inv50), win[1].iter().copied());
@@ -90,6 +76,35 @@ pub(super) fn recompute<L: Lane>(
             f.losses = Sum1::select(ok[4], &f.losses, &fresh);
         }
     }
+}
+
+/// The part of [`recompute`] for the variance sums `bb` of the 20-bar window `w20` (`ok`: the
+/// lanes that passed their test), on its own for the single-series path, whose variance sums are
+/// not packed with the rest and fail most often.
+#[inline(always)]
+pub(super) fn recompute_second<L: Lane>(
+    bb: &mut Sum2<L>,
+    ok: L::Mask,
+    w20: &[L],
+    inv20: L,
+    rows: &[&[f64]],
+    t: usize,
+) {
+    let fresh = Sum2::fresh(bb.estimate(inv20), w20.iter().copied());
+    let good = fresh.within(inv20) | ok;
+    let mut fresh = fresh;
+    if !L::all(good) {
+        for (i, x) in rows.iter().enumerate().take(L::LANES) {
+            if !L::mask_lane(good, i) {
+                put2(
+                    &mut fresh,
+                    i,
+                    exact_second(&|| slice_window(&x[window_start(t, SHORT)..=t])),
+                );
+            }
+        }
+    }
+    *bb = Sum2::select(ok, bb, &fresh);
 }
 
 /// The exact two-pass fallback of [`recompute`] for first moments: lanes where neither the state

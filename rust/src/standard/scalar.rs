@@ -3,6 +3,8 @@
 //! time in AVX registers where the CPU has AVX2 (finishing is independent across bars, stepping
 //! is not).
 
+#[cfg(target_arch = "x86_64")]
+use super::packed::PackedSteps;
 use super::paths::{check_run, FastSteps, LanePath, Steps, WarmSteps};
 use super::state::{Fast, Series};
 use super::step::finish;
@@ -34,6 +36,43 @@ pub(super) trait Finisher: Sized {
         steps: &mut S,
     ) {
         scalar.chunks(out, t0, t1, steps)
+    }
+
+    /// Runs the warm-up over bars `t0..t1` of `bars` from the state `f`; returns the state after.
+    #[inline(always)]
+    fn warm_chunks(
+        scalar: &mut Scalar<Self>,
+        out: &mut [&mut [f64]],
+        t0: usize,
+        t1: usize,
+        f: Fast<f64>,
+        bars: &[f64],
+        rows: &[&[f64]],
+    ) -> Fast<f64> {
+        let mut steps = WarmSteps { f, bars, rows };
+        Self::chunks(scalar, out, t0, t1, &mut steps);
+        steps.f
+    }
+
+    /// Runs the fast path over bars `t0..t1` of `bars` from the state `f`; returns the state after.
+    #[inline(always)]
+    fn fast_chunks(
+        scalar: &mut Scalar<Self>,
+        out: &mut [&mut [f64]],
+        t0: usize,
+        t1: usize,
+        f: Fast<f64>,
+        bars: &[f64],
+        rows: &[&[f64]],
+    ) -> Fast<f64> {
+        let mut steps = FastSteps {
+            f,
+            bars,
+            base: 0,
+            rows,
+        };
+        Self::chunks(scalar, out, t0, t1, &mut steps);
+        steps.f
     }
 }
 
@@ -94,6 +133,49 @@ impl Finisher for FinishAvx {
     ) {
         // SAFETY: this finisher is only used where AVX2 is available.
         unsafe { chunks_avx2(scalar, out, t0, t1, steps) }
+    }
+
+    /// Bar 0 (which anchors the windows) as scalar, the rest with the four first-moment windows
+    /// in the lanes of one AVX register ([`PackedSteps`]).
+    #[inline(always)]
+    fn warm_chunks(
+        scalar: &mut Scalar<Self>,
+        out: &mut [&mut [f64]],
+        t0: usize,
+        t1: usize,
+        f: Fast<f64>,
+        bars: &[f64],
+        rows: &[&[f64]],
+    ) -> Fast<f64> {
+        let mut f = f;
+        if t0 == 0 && t1 > 0 {
+            let mut steps = WarmSteps { f, bars, rows };
+            Self::chunks(scalar, out, 0, 1, &mut steps);
+            f = steps.f;
+        }
+        let t0 = t0.max(1);
+        if t0 >= t1 {
+            return f;
+        }
+        let mut steps = PackedSteps::<true>::new(&f, bars, rows);
+        Self::chunks(scalar, out, t0, t1, &mut steps);
+        steps.unpack()
+    }
+
+    /// The four first-moment windows in the lanes of one AVX register ([`PackedSteps`]).
+    #[inline(always)]
+    fn fast_chunks(
+        scalar: &mut Scalar<Self>,
+        out: &mut [&mut [f64]],
+        t0: usize,
+        t1: usize,
+        f: Fast<f64>,
+        bars: &[f64],
+        rows: &[&[f64]],
+    ) -> Fast<f64> {
+        let mut steps = PackedSteps::<false>::new(&f, bars, rows);
+        Self::chunks(scalar, out, t0, t1, &mut steps);
+        steps.unpack()
     }
 
     #[inline(always)]
@@ -181,14 +263,8 @@ impl<F: Finisher> LanePath for Scalar<F> {
     ) {
         check_run(1, series, rows, out, t0, t1);
         assert!(t1 <= LONG);
-        let x = rows[0];
-        let mut steps = WarmSteps {
-            f: Fast::<f64>::load(series),
-            bars: x,
-            rows,
-        };
-        F::chunks(self, out, t0, t1, &mut steps);
-        steps.f.store(series, t1 - 1);
+        let f = F::warm_chunks(self, out, t0, t1, Fast::load(series), rows[0], rows);
+        f.store(series, t1 - 1);
     }
 
     #[inline(always)]
@@ -202,14 +278,7 @@ impl<F: Finisher> LanePath for Scalar<F> {
     ) {
         check_run(1, series, rows, out, t0, t1);
         assert!(t0 >= LONG);
-        let x = rows[0];
-        let mut steps = FastSteps {
-            f: Fast::<f64>::load(series),
-            bars: x,
-            base: 0,
-            rows,
-        };
-        F::chunks(self, out, t0, t1, &mut steps);
-        steps.f.store(series, t1 - 1);
+        let f = F::fast_chunks(self, out, t0, t1, Fast::load(series), rows[0], rows);
+        f.store(series, t1 - 1);
     }
 }

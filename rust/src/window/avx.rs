@@ -128,7 +128,32 @@ impl Lane for F4 {
     }
 }
 
+impl M4 {
+    /// A mask from booleans (lane `i` set where `b[i]`).
+    #[inline(always)]
+    pub(crate) fn from_lanes(b: [bool; 4]) -> M4 {
+        let l = |v: bool| if v { -1 } else { 0 };
+        // SAFETY: AVX is available (type invariant).
+        M4(unsafe { _mm256_castsi256_pd(_mm256_setr_epi64x(l(b[0]), l(b[1]), l(b[2]), l(b[3]))) })
+    }
+
+    /// The lanes as booleans.
+    #[inline(always)]
+    pub(crate) fn lanes(self) -> [bool; 4] {
+        // SAFETY: AVX is available (type invariant).
+        let m = unsafe { _mm256_movemask_pd(self.0) };
+        [m & 1 != 0, m & 2 != 0, m & 4 != 0, m & 8 != 0]
+    }
+}
+
 impl F4 {
+    /// Lanes 0 and 1 of `self`, lanes 2 and 3 of `high` (a blend by constant: no mask register).
+    #[inline(always)]
+    pub(crate) fn blend_low2(self, high: F4) -> F4 {
+        // SAFETY: AVX is available (type invariant).
+        F4(unsafe { _mm256_blend_pd::<0b1100>(self.0, high.0) })
+    }
+
     #[inline(always)]
     pub(crate) fn to_array(self) -> [f64; 4] {
         let mut a = [0.0; 4];

@@ -37,7 +37,7 @@ mod sums;
 mod tests;
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use avx::{store_fence, F4};
+pub(crate) use avx::{store_fence, F4, M4};
 
 pub(crate) use lane::Lane;
 pub(crate) use recompute::{exact_first, exact_second};

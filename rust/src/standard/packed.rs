@@ -1,0 +1,299 @@
+//! The fast path and the warm-up of ONE series with its four first-moment windows (SMA 20, SMA 50, RSI gains,
+//! RSI losses) packed into the lanes of one [`F4`]. These windows perform the same IEEE operations
+//! per bar on different values, so one vector instruction does the work of four scalar ones; each
+//! lane performs exactly the operation of [`fast_step`] on `f64` (no fused multiply-add), so the
+//! bits are those of the scalar steps. The variance sums ([`Sum2`]) have no lane partner and
+//! stay scalar. A single series is mostly this step (the panel paths already fill the lanes with
+//! four series), and the scalar step spends its time on instruction count, not on latency.
+//!
+//! [`fast_step`]: super::step::fast_step
+
+use super::paths::Steps;
+use super::recompute::{recompute, recompute_second};
+use super::state::{counts, Fast};
+use super::step::{gain_of, loss_of, Raw};
+use super::{LONG, RSI, SHORT};
+use crate::window::{run_step, Lane, Sum1, Sum2, F4, M4};
+
+/// [`Steps`] of the fast path (`WARM = false`) or the warm-up (`WARM = true`) on one series
+/// (`bars[b]` is bar `b`), lanes in the order SMA 20, SMA 50, gains, losses. Build it only where AVX is available (the invariant of [`F4`]).
+#[derive(Clone, Copy)]
+pub(super) struct PackedSteps<'a, const WARM: bool> {
+    /// `run`/`last` per lane: lanes 0 and 1 both hold the shared run of the closes (they see the
+    /// same values, so they stay equal), lanes 2 and 3 those of the gains and losses.
+    run: F4,
+    last: F4,
+    sums: Sum1<F4>,
+    bb: Sum2<f64>,
+    bars: &'a [f64],
+    rows: &'a [&'a [f64]],
+}
+
+/// Per-lane constants: the flat-run thresholds (the window lengths), the multipliers of the
+/// output formulas (`1/n` for the means, `n` for the RSI sums) and of the flat value (`last * 1`
+/// is `last` exactly, `last * n` the flat sum).
+const N: [f64; 4] = [SHORT as f64, LONG as f64, RSI as f64, RSI as f64];
+const Q: [f64; 4] = [
+    1.0 / SHORT as f64,
+    1.0 / LONG as f64,
+    RSI as f64,
+    RSI as f64,
+];
+const FLAT: [f64; 4] = [1.0, 1.0, RSI as f64, RSI as f64];
+
+impl<'a, const WARM: bool> PackedSteps<'a, WARM> {
+    /// Packs the state `f` of one series (AVX must be available).
+    #[inline(always)]
+    pub(super) fn new(f: &Fast<f64>, bars: &'a [f64], rows: &'a [&'a [f64]]) -> Self {
+        let pack = |a: f64, b: f64, c: f64, d: f64| F4::from_array([a, b, c, d]);
+        let (w20, w50, g, l) = (&f.w20, &f.w50, &f.gains, &f.losses);
+        PackedSteps {
+            run: pack(f.run, f.run, f.g_run, f.l_run),
+            last: pack(f.last, f.last, f.g_last, f.l_last),
+            sums: Sum1 {
+                anchor: pack(w20.anchor, w50.anchor, g.anchor, l.anchor),
+                s1: pack(w20.s1, w50.s1, g.s1, l.s1),
+                absx: pack(w20.absx, w50.absx, g.absx, l.absx),
+                mass1: pack(w20.mass1, w50.mass1, g.mass1, l.mass1),
+            },
+            bb: f.bb,
+            bars,
+            rows,
+        }
+    }
+
+    /// The state of the series, unpacked.
+    #[inline(always)]
+    pub(super) fn unpack(&self) -> Fast<f64> {
+        let (run, last) = (self.run.to_array(), self.last.to_array());
+        let s = &self.sums;
+        let (anchor, s1) = (s.anchor.to_array(), s.s1.to_array());
+        let (absx, mass1) = (s.absx.to_array(), s.mass1.to_array());
+        let sum = |i: usize| Sum1 {
+            anchor: anchor[i],
+            s1: s1[i],
+            absx: absx[i],
+            mass1: mass1[i],
+        };
+        Fast {
+            run: run[0],
+            last: last[0],
+            w20: sum(0),
+            bb: self.bb,
+            w50: sum(1),
+            g_run: run[2],
+            g_last: last[2],
+            gains: sum(2),
+            l_run: run[3],
+            l_last: last[3],
+            losses: sum(3),
+        }
+    }
+}
+
+impl<const WARM: bool> Steps<f64> for PackedSteps<'_, WARM> {
+    const WARM: bool = WARM;
+
+    #[inline(always)]
+    fn raw(&mut self, t: usize) -> Raw<f64> {
+        if WARM {
+            self.warm(t)
+        } else {
+            self.fast(t)
+        }
+    }
+}
+
+impl<const WARM: bool> PackedSteps<'_, WARM> {
+    /// [`fast_step`](super::step::fast_step) for bar `t`, operation for operation.
+    #[inline(always)]
+    fn fast(&mut self, t: usize) -> Raw<f64> {
+        let win: &[f64; LONG + 1] = self.bars[t - LONG..=t].try_into().expect("LONG + 1 closes");
+        let inv20 = 1.0 / SHORT as f64;
+        let (x_in, x20, x50) = (win[LONG], win[LONG - SHORT], win[0]);
+        let (d_in, d_out) = (x_in - win[LONG - 1], win[LONG - RSI] - win[LONG - RSI - 1]);
+        let (g_in, g_out) = (gain_of(d_in), gain_of(d_out));
+        let (l_in, l_out) = (loss_of(d_in), loss_of(d_out));
+        let v_in = F4::from_array([x_in, x_in, g_in, l_in]);
+        let v_out = F4::from_array([x20, x50, g_out, l_out]);
+
+        run_step(&mut self.run, &mut self.last, v_in);
+        // The scalar step passes the gains and losses themselves as their magnitudes: they are +0
+        // or positive, so their `abs` is the same bits.
+        self.sums.slide_valid(v_in, v_out, v_in.abs(), v_out.abs());
+        let bb_ok = self.bb.slide_valid(x_in, x20, inv20);
+
+        let flat = self.run.ge(F4::from_array(N));
+        let flat20 = flat.lanes()[0];
+        let sums_ok = F4::all(self.sums.within());
+        if !(sums_ok && (bb_ok || flat20)) {
+            let win = [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]];
+            if sums_ok {
+                // Only the variance sums failed (the common case): no unpacking.
+                recompute_second(&mut self.bb, false, win[0], inv20, self.rows, t);
+            } else {
+                let inv = (inv20, 1.0 / LONG as f64, 1.0 / RSI as f64);
+                // SAFETY: AVX is available (the invariant of the `F4` lanes held here).
+                *self = unsafe { recompute_cold(*self, bb_ok || flat20, win, inv, t) };
+            }
+        }
+        self.outputs(flat, F4::from_array(Q), F4::from_array(FLAT), inv20)
+    }
+
+    /// The outputs of [`fast_step`](super::step::fast_step) from the packed sums: means
+    /// `anchor + s1 * (1/n)` in lanes 0 and 1, RSI sums `anchor * n + s1` in lanes 2 and 3, both
+    /// `p * q + r` with `p` and `r` swapped between the two halves; `last * flat` for flat runs.
+    #[inline(always)]
+    fn outputs(&self, flat: M4, q: F4, flat_by: F4, inv20: f64) -> Raw<f64> {
+        let s = &self.sums;
+        let (p, r) = (s.s1.blend_low2(s.anchor), s.anchor.blend_low2(s.s1));
+        let v = F4::select(flat, self.last * flat_by, p * q + r).to_array();
+        let m2 = self.bb.m2(flat.lanes()[0], inv20);
+        [v[0], v[1], m2, v[2], v[3]]
+    }
+
+    /// [`warm_step`](super::step::warm_step) for bar `1 <= t < LONG` of a series without NaN up
+    /// to `t`, operation for operation (bar 0, which anchors the windows, stays scalar).
+    #[inline(always)]
+    fn warm(&mut self, t: usize) -> Raw<f64> {
+        assert!((1..LONG).contains(&t));
+        let xs = &self.bars[..=t];
+        let c = counts(t);
+        let lanes = &WARM_LANES[t];
+        let (inv20, inv50, inv14) = (INV[c.c20], INV[c.c50], INV[c.c14]);
+        let x_in = xs[t];
+        let d_in = x_in - xs[t - 1];
+        let (g_in, l_in) = (gain_of(d_in), loss_of(d_in));
+        let v_in = F4::from_array([x_in, x_in, g_in, l_in]);
+        run_step(&mut self.run, &mut self.last, v_in);
+        if t == 1 {
+            // The first change anchors the RSI windows.
+            let fresh = Sum1 {
+                anchor: v_in,
+                s1: F4::splat(0.0),
+                absx: F4::splat(0.0),
+                mass1: F4::splat(0.0),
+            };
+            self.sums = Sum1::select(
+                M4::from_lanes([false, false, true, true]),
+                &fresh,
+                &self.sums,
+            );
+        }
+        // What leaves: the close 20 bars back once the window is full, nothing from the 50-bar
+        // window, the change 14 bars back once the RSI window is full; 0 otherwise (the scalar
+        // step's `zero`, whose `abs` is the same +0).
+        let x20 = if t >= SHORT { xs[t - SHORT] } else { 0.0 };
+        let (g_out, l_out) = if t > RSI {
+            let d_out = xs[t - RSI] - xs[t - RSI - 1];
+            (gain_of(d_out), loss_of(d_out))
+        } else {
+            (0.0, 0.0)
+        };
+        let v_out = F4::from_array([x20, 0.0, g_out, l_out]);
+        let k = self.sums.anchor;
+        let leaves = M4(F4::from_array(lanes.leaves).0);
+        let d_out = F4::select(leaves, v_out - k, F4::splat(0.0));
+        self.sums.update(v_in - k, d_out, v_in.abs(), v_out.abs());
+        let kb = self.bb.anchor;
+        let bb_out = if t >= SHORT { x20 - kb } else { 0.0 };
+        let bb_ok = self.bb.update(x_in - kb, bb_out, inv20);
+
+        let flat = self.run.ge(F4::from_array(lanes.n));
+        let flat20 = flat.lanes()[0];
+        let sums_ok = F4::all(self.sums.within());
+        if !(sums_ok && (bb_ok || flat20)) {
+            let win = [&xs[t + 1 - c.c20..], xs, &xs[t - c.c14..]];
+            if sums_ok {
+                recompute_second(&mut self.bb, false, win[0], inv20, self.rows, t);
+            } else {
+                let inv = (inv20, inv50, inv14);
+                // SAFETY: AVX is available (the invariant of the `F4` lanes held here).
+                *self = unsafe { recompute_cold(*self, bb_ok || flat20, win, inv, t) };
+            }
+        }
+        self.outputs(
+            flat,
+            F4::from_array(lanes.q),
+            F4::from_array(lanes.flat),
+            inv20,
+        )
+    }
+}
+
+/// The lane constants of warm-up bar `t` (as [`N`], [`Q`] and [`FLAT`] for the counts of bar
+/// `t`, see [`counts`]) and the lanes from which a value leaves (all bits set), tabulated so that
+/// a bar loads them instead of building them from its counts.
+struct WarmLanes {
+    n: [f64; 4],
+    q: [f64; 4],
+    flat: [f64; 4],
+    leaves: [f64; 4],
+}
+
+const WARM_LANES: [WarmLanes; LONG] = {
+    let set = f64::from_bits(u64::MAX);
+    let mut lanes = [const {
+        WarmLanes {
+            n: [0.0; 4],
+            q: [0.0; 4],
+            flat: [0.0; 4],
+            leaves: [0.0; 4],
+        }
+    }; LONG];
+    let mut t = 1;
+    while t < LONG {
+        let c20 = if t + 1 < SHORT { t + 1 } else { SHORT };
+        let c14 = if t < RSI { t } else { RSI };
+        let (n20, n50, n14) = (c20 as f64, (t + 1) as f64, c14 as f64);
+        lanes[t] = WarmLanes {
+            n: [n20, n50, n14, n14],
+            q: [INV[c20], INV[t + 1], n14, n14],
+            flat: [1.0, 1.0, n14, n14],
+            leaves: [
+                if t >= SHORT { set } else { 0.0 },
+                0.0,
+                if t > RSI { set } else { 0.0 },
+                if t > RSI { set } else { 0.0 },
+            ],
+        };
+        t += 1;
+    }
+    lanes
+};
+
+/// `INV[n] = 1 / n`, as the scalar steps compute it (division is correctly rounded, at compile
+/// time as at run time), so that the warm-up spends no division on it.
+const INV: [f64; LONG + 1] = {
+    let mut inv = [0.0; LONG + 1];
+    let mut n = 1;
+    while n <= LONG {
+        inv[n] = 1.0 / n as f64;
+        n += 1;
+    }
+    inv
+};
+
+/// The rounding fallback on the unpacked state (`bb_ok`: whether the variance sums pass; `win`
+/// and `inv` as [`recompute`] takes them), out of line: it is rare. Compiled for AVX so that the
+/// packing and unpacking inline. The state goes by value: a
+/// reference would pin the loop's copy of it to memory.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx")]
+unsafe fn recompute_cold<'a, const WARM: bool>(
+    p: PackedSteps<'a, WARM>,
+    bb_ok: bool,
+    win: [&[f64]; 3],
+    inv: (f64, f64, f64),
+    t: usize,
+) -> PackedSteps<'a, WARM> {
+    let ok = p.sums.within().lanes();
+    let ok = [ok[0], bb_ok, ok[1], ok[2], ok[3]];
+    let mut f = p.unpack();
+    recompute(&mut f, &ok, win, inv, p.rows, t);
+    PackedSteps::new(&f, p.bars, p.rows)
+}
