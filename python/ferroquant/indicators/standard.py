@@ -72,6 +72,20 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
         data = close if close.ndim == 2 else close.reshape(1, -1)
         _core.standard(data, last[2], current_threads())
         return last[3]
+    if (
+        out is None
+        and dtype is None
+        and type(close) is np.ndarray
+        and close.dtype == np.float64
+        and close.flags.c_contiguous
+        and close.ndim in (1, 2)
+        and close.size
+    ):
+        # Already what the core takes: skip coercion and argument checks.
+        data = close if close.ndim == 2 else close.reshape(1, -1)
+        block = np.empty((6, *data.shape))
+        _core.standard(data, block, current_threads())
+        return Standard(*(block if close.ndim == 2 else block.reshape(6, -1)))
     if type(close) is np.ndarray and close.ndim in (1, 2):
         data = prepare(close, "close").data
         block = allocate(6, data.shape, dtype, out, _FIELDS)
