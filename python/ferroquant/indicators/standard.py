@@ -10,12 +10,13 @@ import numpy as np
 from ferroquant import _core
 from ferroquant._array import allocate, prepare
 from ferroquant._results import Standard
-from ferroquant._threads import current_threads
+from ferroquant._threads import _requested, current_threads
 from ferroquant.indicators._engine import run
 
 __all__ = ["standard"]
 
 _FIELDS = Standard._fields
+_F64 = np.dtype(np.float64)
 
 
 def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]:
@@ -65,12 +66,12 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
         and last[0]() is out
         and type(close) is np.ndarray
         and close.shape == last[1]
-        and close.dtype == np.float64
+        and (close.dtype is _F64 or close.dtype == np.float64)
         and close.flags.c_contiguous
     ):
-        # The same buffer again (a live loop): one kernel call, no new Python objects.
-        data = close if close.ndim == 2 else close.reshape(1, -1)
-        _core.standard(data, last[2], current_threads())
+        # The same buffer again (a live loop): one kernel call, no new Python objects. The
+        # identity test of the dtype and the thread count read directly spare calls per tick.
+        _core.standard(close if last[4] else close.reshape(1, -1), last[2], _requested.get())
         return last[3]
     if (
         out is None
@@ -99,13 +100,14 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
 
 # A live process calls standard() again and again with the same `out` buffer: remember the views
 # of the last one (weakly) so that a repeated call costs one kernel call and no Python objects.
-_last: tuple[weakref.ref[Any], tuple[int, ...], Any, Standard[Any]] | None = None
+# (out, close.shape, block, views, whether close is 2-D).
+_last: tuple[weakref.ref[Any], tuple[int, ...], Any, Standard[Any], bool] | None = None
 
 
 def _remember(close: Any, out: Any, block: Any, result: Standard[Any]) -> None:
     global _last  # noqa: PLW0603 (a one-entry cache of views, see above)
     if close.dtype == np.float64 and close.flags.c_contiguous:
-        _last = (weakref.ref(out), close.shape, block, result)
+        _last = (weakref.ref(out), close.shape, block, result, close.ndim == 2)
 
 
 def _kernel(d: Any, o: Any, t: int) -> None:

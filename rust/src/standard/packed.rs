@@ -110,18 +110,19 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
     fn fast(&mut self, t: usize) -> Raw<f64> {
         let win: &[f64; LONG + 1] = self.bars[t - LONG..=t].try_into().expect("LONG + 1 closes");
         let inv20 = 1.0 / SHORT as f64;
-        let (x_in, x20, x50) = (win[LONG], win[LONG - SHORT], win[0]);
-        let (d_in, d_out) = (x_in - win[LONG - 1], win[LONG - RSI] - win[LONG - RSI - 1]);
-        let (g_in, g_out) = (gain_of(d_in), gain_of(d_out));
-        let (l_in, l_out) = (loss_of(d_in), loss_of(d_out));
-        let v_in = F4::from_array([x_in, x_in, g_in, l_in]);
-        let v_out = F4::from_array([x20, x50, g_out, l_out]);
+        let (x_in, x20, x50, x14) = (win[LONG], win[LONG - SHORT], win[0], win[LONG - RSI]);
+        let v_in = with_changes(F4::splat(x_in), F4::splat(win[LONG - 1]));
+        let v_out = with_changes(
+            F4::from_array([x20, x50, x14, x14]),
+            F4::splat(win[LONG - RSI - 1]),
+        );
 
         run_step(&mut self.run, &mut self.last, v_in);
         // The scalar step passes the gains and losses themselves as their magnitudes: they are +0
         // or positive, so their `abs` is the same bits.
         self.sums.slide_valid(v_in, v_out, v_in.abs(), v_out.abs());
-        let bb_ok = self.bb.slide_valid(x_in, x20, inv20);
+        // The check computes `M2` already: the output reuses it unless a recompute follows.
+        let (bb_ok, mut m2) = self.bb.slide_valid_m2(x_in, x20, inv20);
 
         let flat = self.run.ge(F4::from_array(N));
         let flat20 = flat.lanes()[0];
@@ -136,19 +137,20 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
                 // SAFETY: AVX is available (the invariant of the `F4` lanes held here).
                 *self = unsafe { recompute_cold(*self, bb_ok || flat20, win, inv, t) };
             }
+            m2 = self.bb.within_m2(inv20).1;
         }
-        self.outputs(flat, F4::from_array(Q), F4::from_array(FLAT), inv20)
+        self.outputs(flat, F4::from_array(Q), F4::from_array(FLAT), m2)
     }
 
     /// The outputs of [`fast_step`](super::step::fast_step) from the packed sums: means
     /// `anchor + s1 * (1/n)` in lanes 0 and 1, RSI sums `anchor * n + s1` in lanes 2 and 3, both
     /// `p * q + r` with `p` and `r` swapped between the two halves; `last * flat` for flat runs.
     #[inline(always)]
-    fn outputs(&self, flat: M4, q: F4, flat_by: F4, inv20: f64) -> Raw<f64> {
+    fn outputs(&self, flat: M4, q: F4, flat_by: F4, m2: f64) -> Raw<f64> {
         let s = &self.sums;
         let (p, r) = (s.s1.blend_low2(s.anchor), s.anchor.blend_low2(s.s1));
         let v = F4::select(flat, self.last * flat_by, p * q + r).to_array();
-        let m2 = self.bb.m2(flat.lanes()[0], inv20);
+        let m2 = Sum2::clamp_m2(flat.lanes()[0], m2);
         [v[0], v[1], m2, v[2], v[3]]
     }
 
@@ -162,9 +164,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let lanes = &WARM_LANES[t];
         let (inv20, inv50, inv14) = (INV[c.c20], INV[c.c50], INV[c.c14]);
         let x_in = xs[t];
-        let d_in = x_in - xs[t - 1];
-        let (g_in, l_in) = (gain_of(d_in), loss_of(d_in));
-        let v_in = F4::from_array([x_in, x_in, g_in, l_in]);
+        let v_in = with_changes(F4::splat(x_in), F4::splat(xs[t - 1]));
         run_step(&mut self.run, &mut self.last, v_in);
         if t == 1 {
             // The first change anchors the RSI windows.
@@ -212,13 +212,18 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
                 *self = unsafe { recompute_cold(*self, bb_ok || flat20, win, inv, t) };
             }
         }
-        self.outputs(
-            flat,
-            F4::from_array(lanes.q),
-            F4::from_array(lanes.flat),
-            inv20,
-        )
+        let (q, flat_by) = (F4::from_array(lanes.q), F4::from_array(lanes.flat));
+        self.outputs(flat, q, flat_by, self.bb.within_m2(inv20).1)
     }
+}
+
+/// `x` in lanes 0 and 1; the gain and the loss of the change `d = x - y` in lanes 2 and 3, bit for
+/// bit as [`gain_of`] and [`loss_of`] give them: `max(d, +0)` is `if 0 < d { d } else { +0 }` and
+/// `max(-d, +0)` is `if d < 0 { -d } else { +0 }` (the x86 max rule; NaN gives +0 in both).
+#[inline(always)]
+fn with_changes(x: F4, y: F4) -> F4 {
+    let d = (x - y).flip_signs(F4::from_array([0.0, 0.0, 0.0, -0.0]));
+    x.blend_low2(d.max_(F4::splat(0.0)))
 }
 
 /// The lane constants of warm-up bar `t` (as [`N`], [`Q`] and [`FLAT`] for the counts of bar

@@ -222,15 +222,18 @@ impl<F: Finisher> Scalar<F> {
         let mut c0 = t0;
         while c0 < t1 {
             let c1 = (c0 + CHUNK).min(t1);
+            // The row pointers, taken once: stores through `out` itself could alias the slice
+            // headers, so the compiler reloaded them for every bar.
+            let [o0, o1, o3] = [0, 1, 3].map(|k| out[k].as_mut_ptr());
             for t in c0..c1 {
                 let [sma20, sma50, m2, g, l] = steps.raw(t);
                 let j = t - c0;
                 // SAFETY: `out` has OUTPUTS rows of at least `t1 > t` values (`check_run`), and
                 // `j < CHUNK`.
                 unsafe {
-                    *out.get_unchecked_mut(0).get_unchecked_mut(t) = sma20;
-                    *out.get_unchecked_mut(1).get_unchecked_mut(t) = sma50;
-                    *out.get_unchecked_mut(3).get_unchecked_mut(t) = sma20;
+                    *o0.add(t) = sma20;
+                    *o1.add(t) = sma50;
+                    *o3.add(t) = sma20;
                     *self.raw[0].get_unchecked_mut(j) = m2;
                     *self.raw[1].get_unchecked_mut(j) = g;
                     *self.raw[2].get_unchecked_mut(j) = l;

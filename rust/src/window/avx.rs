@@ -154,6 +154,13 @@ impl F4 {
         F4(unsafe { _mm256_blend_pd::<0b1100>(self.0, high.0) })
     }
 
+    /// `self` with the sign bit flipped where `signs` has it set (negation of those lanes, exact).
+    #[inline(always)]
+    pub(crate) fn flip_signs(self, signs: F4) -> F4 {
+        // SAFETY: AVX is available (type invariant).
+        F4(unsafe { _mm256_xor_pd(self.0, signs.0) })
+    }
+
     #[inline(always)]
     pub(crate) fn to_array(self) -> [f64; 4] {
         let mut a = [0.0; 4];

@@ -116,11 +116,18 @@ impl<L: Lane> Sum2<L> {
     /// True where the accumulated rounding of `M2` is still within budget for `1/inv` values.
     #[inline(always)]
     pub(crate) fn within(&self, inv: L) -> L::Mask {
+        self.within_m2(inv).0
+    }
+
+    /// [`within`](Self::within) and the unclamped `M2` it tests (the value [`m2`](Self::m2)
+    /// computes, operation for operation), so that a caller needing both computes it once.
+    #[inline(always)]
+    pub(crate) fn within_m2(&self, inv: L) -> (L::Mask, L) {
         let shift = self.s1 * inv;
         let prod = self.s1 * shift;
         let m2 = self.s2 - prod;
         let bound = self.mass2 + L::splat(2.0) * shift.abs() * self.mass1 + prod.abs();
-        bound.le(L::splat(LIMIT) * m2)
+        (bound.le(L::splat(LIMIT) * m2), m2)
     }
 
     /// The state's estimate of the mean of `1/inv` values: the anchor of a recompute.
@@ -164,10 +171,23 @@ impl<L: Lane> Sum2<L> {
         self.update(x_in - k, x_out - k, inv)
     }
 
+    /// [`slide_valid`](Self::slide_valid), returning [`within_m2`](Self::within_m2) after it.
+    #[inline(always)]
+    pub(crate) fn slide_valid_m2(&mut self, x_in: L, x_out: L, inv: L) -> (L::Mask, L) {
+        self.slide_valid(x_in, x_out, inv);
+        self.within_m2(inv)
+    }
+
     /// `M2 = Σ(x-mean)²` (clamped at 0), or exactly 0 for a flat window.
     #[inline(always)]
     pub(crate) fn m2(&self, flat: L::Mask, inv: L) -> L {
         let m2 = self.s2 - self.s1 * (self.s1 * inv);
+        Self::clamp_m2(flat, m2)
+    }
+
+    /// [`m2`](Self::m2) from the unclamped value `m2` (as [`within_m2`](Self::within_m2) gives it).
+    #[inline(always)]
+    pub(crate) fn clamp_m2(flat: L::Mask, m2: L) -> L {
         L::select(flat, L::splat(0.0), m2.max_(L::splat(0.0)))
     }
 }
