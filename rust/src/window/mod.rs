@@ -208,12 +208,6 @@ pub fn slice_window(values: &[f64]) -> WindowIter<'_> {
     values.iter().chain([].iter()).copied()
 }
 
-/// Window values of a ring buffer stored as two halves (older half first).
-#[inline(always)]
-pub fn ring_window<'a>(older: &'a [f64], newer: &'a [f64]) -> WindowIter<'a> {
-    older.iter().chain(newer.iter()).copied()
-}
-
 /// Index range of the window of `period` positions ending at `t`.
 #[inline(always)]
 pub fn window_start(t: usize, period: usize) -> usize {
