@@ -111,8 +111,10 @@ impl Avx {
         let mut c0 = t0;
         while c0 < t1 {
             let c1 = (c0 + CHUNK).min(t1);
+            stepper.check(c0, c1);
             for t in c0..c1 {
-                let v = outputs::<F4, S>(t, stepper.raw(t));
+                // SAFETY: `t` lies in `c0..c1`, which `check` accepted.
+                let v = outputs::<F4, S>(t, unsafe { stepper.raw(t) });
                 for (b, &k) in buf.iter_mut().zip(sources) {
                     // SAFETY: `t - c0 < c1 - c0 <= CHUNK`.
                     unsafe { *b.get_unchecked_mut(t - c0) = v[k] };

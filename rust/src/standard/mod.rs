@@ -41,6 +41,8 @@ mod state;
 mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(target_arch = "x86_64")]
+mod warm_lanes;
 
 use crate::error::Result;
 use crate::panel::{for_each_block, Input, Output};

@@ -12,6 +12,7 @@ use super::paths::Steps;
 use super::recompute::{recompute, recompute_second};
 use super::state::{counts, Fast};
 use super::step::{gain_of, loss_of, Raw};
+use super::warm_lanes::{INV, WARM_LANES};
 use super::{LONG, RSI, SHORT};
 use crate::window::{run_step, Lane, Sum1, Sum2, F4, M4};
 
@@ -94,28 +95,43 @@ impl<'a, const WARM: bool> PackedSteps<'a, WARM> {
 impl<const WARM: bool> Steps<f64> for PackedSteps<'_, WARM> {
     const WARM: bool = WARM;
 
+    /// The fast path reads `bars[t - LONG..=t]` unchecked.
     #[inline(always)]
-    fn raw(&mut self, t: usize) -> Raw<f64> {
+    fn check(&self, t0: usize, t1: usize) {
+        assert!(t1 <= self.bars.len() && (WARM || t0 >= LONG));
+    }
+
+    #[inline(always)]
+    unsafe fn raw(&mut self, t: usize) -> Raw<f64> {
         if WARM {
             self.warm(t)
         } else {
-            self.fast(t)
+            // SAFETY: `LONG <= t < bars.len()`, which `check` asserted (the caller's contract).
+            unsafe { self.fast(t) }
         }
     }
 }
 
 impl<const WARM: bool> PackedSteps<'_, WARM> {
     /// [`fast_step`](super::step::fast_step) for bar `t`, operation for operation.
+    ///
+    /// # Safety
+    /// `LONG <= t < bars.len()`. (Checked once per chunk, not per bar: the per-bar bounds check
+    /// cost instructions and kept counters for the recompute slices live in registers.)
     #[inline(always)]
-    fn fast(&mut self, t: usize) -> Raw<f64> {
-        let win: &[f64; LONG + 1] = self.bars[t - LONG..=t].try_into().expect("LONG + 1 closes");
+    unsafe fn fast(&mut self, t: usize) -> Raw<f64> {
+        // SAFETY: `bars[t - LONG..=t]` is in bounds (the contract above).
+        let win = unsafe { &*self.bars.as_ptr().add(t - LONG).cast::<[f64; LONG + 1]>() };
         let inv20 = 1.0 / SHORT as f64;
         let (x_in, x20, x50, x14) = (win[LONG], win[LONG - SHORT], win[0], win[LONG - RSI]);
-        let v_in = with_changes(F4::splat(x_in), F4::splat(win[LONG - 1]));
-        let v_out = with_changes(
-            F4::from_array([x20, x50, x14, x14]),
-            F4::splat(win[LONG - RSI - 1]),
+        let (y_in, y14) = (win[LONG - 1], win[LONG - RSI - 1]);
+        // Gain and loss of the change entering (lanes 0, 1) and of the one leaving (lanes 2, 3)
+        // in one vector: `changes` on each half.
+        let g = changes(
+            F4::from_array([x_in, x_in, x14, x14]) - F4::from_array([y_in, y_in, y14, y14]),
         );
+        let v_in = F4::splat(x_in).blend_low2(g.swap_halves());
+        let v_out = F4::from_array([x20, x50, x14, x14]).blend_low2(g);
 
         run_step(&mut self.run, &mut self.last, v_in);
         // The scalar step passes the gains and losses themselves as their magnitudes: they are +0
@@ -149,7 +165,13 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
     fn outputs(&self, flat: M4, q: F4, flat_by: F4, m2: f64) -> Raw<f64> {
         let s = &self.sums;
         let (p, r) = (s.s1.blend_low2(s.anchor), s.anchor.blend_low2(s.s1));
-        let v = F4::select(flat, self.last * flat_by, p * q + r).to_array();
+        let mut v = p * q + r;
+        // Flat windows are rare: a branch (well predicted) is cheaper than the select and the
+        // multiply every bar.
+        if flat.lanes() != [false; 4] {
+            v = F4::select(flat, self.last * flat_by, v);
+        }
+        let v = v.to_array();
         let m2 = Sum2::clamp_m2(flat.lanes()[0], m2);
         [v[0], v[1], m2, v[2], v[3]]
     }
@@ -226,58 +248,13 @@ fn with_changes(x: F4, y: F4) -> F4 {
     x.blend_low2(d.max_(F4::splat(0.0)))
 }
 
-/// The lane constants of warm-up bar `t` (as [`N`], [`Q`] and [`FLAT`] for the counts of bar
-/// `t`, see [`counts`]) and the lanes from which a value leaves (all bits set), tabulated so that
-/// a bar loads them instead of building them from its counts.
-struct WarmLanes {
-    n: [f64; 4],
-    q: [f64; 4],
-    flat: [f64; 4],
-    leaves: [f64; 4],
+/// The gain and the loss of the changes `d` in lanes 0 and 2, 1 and 3 (`d` repeated in pairs),
+/// bit for bit as in [`with_changes`].
+#[inline(always)]
+fn changes(d: F4) -> F4 {
+    d.flip_signs(F4::from_array([0.0, -0.0, 0.0, -0.0]))
+        .max_(F4::splat(0.0))
 }
-
-const WARM_LANES: [WarmLanes; LONG] = {
-    let set = f64::from_bits(u64::MAX);
-    let mut lanes = [const {
-        WarmLanes {
-            n: [0.0; 4],
-            q: [0.0; 4],
-            flat: [0.0; 4],
-            leaves: [0.0; 4],
-        }
-    }; LONG];
-    let mut t = 1;
-    while t < LONG {
-        let c20 = if t + 1 < SHORT { t + 1 } else { SHORT };
-        let c14 = if t < RSI { t } else { RSI };
-        let (n20, n50, n14) = (c20 as f64, (t + 1) as f64, c14 as f64);
-        lanes[t] = WarmLanes {
-            n: [n20, n50, n14, n14],
-            q: [INV[c20], INV[t + 1], n14, n14],
-            flat: [1.0, 1.0, n14, n14],
-            leaves: [
-                if t >= SHORT { set } else { 0.0 },
-                0.0,
-                if t > RSI { set } else { 0.0 },
-                if t > RSI { set } else { 0.0 },
-            ],
-        };
-        t += 1;
-    }
-    lanes
-};
-
-/// `INV[n] = 1 / n`, as the scalar steps compute it (division is correctly rounded, at compile
-/// time as at run time), so that the warm-up spends no division on it.
-const INV: [f64; LONG + 1] = {
-    let mut inv = [0.0; LONG + 1];
-    let mut n = 1;
-    while n <= LONG {
-        inv[n] = 1.0 / n as f64;
-        n += 1;
-    }
-    inv
-};
 
 /// The rounding fallback on the unpacked state (`bb_ok`: whether the variance sums pass; `win`
 /// and `inv` as [`recompute`] takes them), out of line: it is rare. Compiled for AVX so that the

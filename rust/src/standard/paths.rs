@@ -51,7 +51,13 @@ pub(super) trait Steps<L: Lane>: Copy {
     /// True for [`warm_step`] (outputs `warm_mask(t, finish(raw))`), false for [`fast_step`]
     /// (outputs `finish(raw)`, whose middle band is SMA 20).
     const WARM: bool;
-    fn raw(&mut self, t: usize) -> Raw<L>;
+    /// Asserts that the bars `t0..t1` may be passed to [`raw`](Self::raw) (a no-op where `raw`
+    /// checks its own accesses).
+    #[inline(always)]
+    fn check(&self, _t0: usize, _t1: usize) {}
+    /// # Safety
+    /// `t` lies in a range `t0..t1` that [`check`](Self::check) accepted.
+    unsafe fn raw(&mut self, t: usize) -> Raw<L>;
 }
 
 /// [`fast_step`] over the closes `bars` (`bars[b - base]` is bar `b`). The state is held by value
@@ -67,7 +73,7 @@ pub(super) struct FastSteps<'a, L: Lane> {
 impl<L: Lane> Steps<L> for FastSteps<'_, L> {
     const WARM: bool = false;
     #[inline(always)]
-    fn raw(&mut self, t: usize) -> Raw<L> {
+    unsafe fn raw(&mut self, t: usize) -> Raw<L> {
         fast_step(
             &mut self.f,
             &self.bars[t - LONG - self.base..=t - self.base],
@@ -88,7 +94,7 @@ pub(super) struct WarmSteps<'a, L: Lane> {
 impl<L: Lane> Steps<L> for WarmSteps<'_, L> {
     const WARM: bool = true;
     #[inline(always)]
-    fn raw(&mut self, t: usize) -> Raw<L> {
+    unsafe fn raw(&mut self, t: usize) -> Raw<L> {
         warm_step(&mut self.f, &self.bars[..=t], self.rows, t)
     }
 }

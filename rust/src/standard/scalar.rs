@@ -225,8 +225,10 @@ impl<F: Finisher> Scalar<F> {
             // The row pointers, taken once: stores through `out` itself could alias the slice
             // headers, so the compiler reloaded them for every bar.
             let [o0, o1, o3] = [0, 1, 3].map(|k| out[k].as_mut_ptr());
+            steps.check(c0, c1);
             for t in c0..c1 {
-                let [sma20, sma50, m2, g, l] = steps.raw(t);
+                // SAFETY: `t` lies in `c0..c1`, which `check` accepted.
+                let [sma20, sma50, m2, g, l] = unsafe { steps.raw(t) };
                 let j = t - c0;
                 // SAFETY: `out` has OUTPUTS rows of at least `t1 > t` values (`check_run`), and
                 // `j < CHUNK`.

@@ -154,6 +154,13 @@ impl F4 {
         F4(unsafe { _mm256_blend_pd::<0b1100>(self.0, high.0) })
     }
 
+    /// Lanes 2, 3, 0, 1 of `self` (the two halves swapped).
+    #[inline(always)]
+    pub(crate) fn swap_halves(self) -> F4 {
+        // SAFETY: AVX is available (type invariant).
+        F4(unsafe { _mm256_permute2f128_pd::<0x01>(self.0, self.0) })
+    }
+
     /// `self` with the sign bit flipped where `signs` has it set (negation of those lanes, exact).
     #[inline(always)]
     pub(crate) fn flip_signs(self, signs: F4) -> F4 {
