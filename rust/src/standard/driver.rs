@@ -34,6 +34,7 @@ fn next_nan(x: &[f64], from: usize) -> usize {
 /// Whether bar `t` of `x` can take the fast path: its 50-bar window (and the bar before it, for
 /// the changes) holds no NaN. Returns the first NaN at or after `t - LONG` when it can.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the AVX2 paths only
 fn fast_until(x: &[f64], t: usize) -> Option<usize> {
     if t < LONG {
         return None;
@@ -43,6 +44,7 @@ fn fast_until(x: &[f64], t: usize) -> Option<usize> {
 }
 
 /// The first bar at or after `t` that can take the fast path (`x.len()` if none).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the AVX2 paths only
 fn first_fast(x: &[f64], t: usize) -> usize {
     let mut b = t.max(LONG);
     while b < x.len() {
@@ -105,6 +107,7 @@ pub(super) fn advance<P: LanePath>(
 /// output `k` of series `i`): side by side (`lanes`) wherever all of them can take the warm-up or
 /// the fast path, each on its own (`one`) until they all can again.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the AVX2 paths only
 fn run4_with<P: LanePath, Q: LanePath>(
     lanes: &mut P,
     one: &mut Q,

@@ -101,6 +101,7 @@ impl<L: Lane> Steps<L> for WarmSteps<'_, L> {
 
 /// The outputs of bar `t` from its [`Raw`] values.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the AVX2 paths only
 pub(super) fn outputs<L: Lane, S: Steps<L>>(t: usize, raw: Raw<L>) -> [L; OUTPUTS] {
     if S::WARM {
         warm_mask(t, finish(raw))

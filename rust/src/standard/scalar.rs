@@ -8,7 +8,9 @@ use super::packed::PackedSteps;
 use super::paths::{check_run, FastSteps, LanePath, Steps, WarmSteps};
 use super::state::{Fast, Series};
 use super::step::finish;
-use super::{CHUNK, LONG, OUTPUTS, RSI, SHORT};
+#[cfg(target_arch = "x86_64")]
+use super::OUTPUTS;
+use super::{CHUNK, LONG, RSI, SHORT};
 #[cfg(target_arch = "x86_64")]
 use crate::window::F4;
 

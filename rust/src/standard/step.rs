@@ -42,6 +42,7 @@ pub(super) fn finish<L: Lane>(raw: Raw<L>) -> [L; OUTPUTS] {
 
 /// Bar `t` of the warm-up has no Bollinger bands before bar `SHORT - 1` and no RSI before `RSI`.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the AVX2 paths only
 pub(super) fn warm_mask<L: Lane>(t: usize, mut v: [L; OUTPUTS]) -> [L; OUTPUTS] {
     let nan = L::splat(f64::NAN);
     if t + 1 < SHORT {

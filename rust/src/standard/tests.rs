@@ -243,3 +243,32 @@ fn streamed_outputs_at_any_alignment_are_the_same() {
         }
     }
 }
+
+/// The portable path (taken where the CPU lacks AVX2, e.g. on aarch64) must give the same bits as
+/// the general path too; run it explicitly since this machine would otherwise pick AVX2.
+#[test]
+fn portable_path_gives_the_same_bits() {
+    let (n_assets, n_bars) = (9, 640);
+    let x = hostile_panel(n_assets, n_bars);
+    for a in 0..n_assets {
+        let row = &x[a * n_bars..(a + 1) * n_bars];
+        let mut portable = vec![vec![0.0; n_bars]; OUTPUTS];
+        {
+            let mut refs: Vec<&mut [f64]> =
+                portable.iter_mut().map(|r| r.as_mut_slice()).collect();
+            advance(
+                &mut Scalar::<FinishEach>::new(),
+                &mut Series::default(),
+                row,
+                &mut refs,
+                0,
+                n_bars,
+            );
+        }
+        assert_eq!(
+            bits(&portable),
+            bits(&general_only(row)),
+            "portable vs general path, asset {a}"
+        );
+    }
+}

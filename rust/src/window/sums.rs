@@ -173,6 +173,7 @@ impl<L: Lane> Sum2<L> {
 
     /// [`slide_valid`](Self::slide_valid), returning [`within_m2`](Self::within_m2) after it.
     #[inline(always)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the AVX2 paths only
     pub(crate) fn slide_valid_m2(&mut self, x_in: L, x_out: L, inv: L) -> (L::Mask, L) {
         self.slide_valid(x_in, x_out, inv);
         self.within_m2(inv)
