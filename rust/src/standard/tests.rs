@@ -254,8 +254,7 @@ fn portable_path_gives_the_same_bits() {
         let row = &x[a * n_bars..(a + 1) * n_bars];
         let mut portable = vec![vec![0.0; n_bars]; OUTPUTS];
         {
-            let mut refs: Vec<&mut [f64]> =
-                portable.iter_mut().map(|r| r.as_mut_slice()).collect();
+            let mut refs: Vec<&mut [f64]> = portable.iter_mut().map(|r| r.as_mut_slice()).collect();
             advance(
                 &mut Scalar::<FinishEach>::new(),
                 &mut Series::default(),
