@@ -33,8 +33,9 @@ FIELDS: tuple[str, ...] = ("sma20", "sma50", "rsi14", "bb_middle", "bb_upper", "
 # --------------------------------------------------------------------------------------------
 
 
-def reference_one(close: pd.Series) -> tuple[pd.Series, ...]:
-    """The reference pandas code for one stock, exactly as today's systems run it."""
+def reference_one(close: Any) -> tuple[Any, ...]:
+    """The reference pandas code, exactly as today's systems run it: on one stock's Series, or
+    unchanged on a wide frame (every expression works column by column)."""
     sma20 = close.rolling(20, min_periods=1).mean()
     sma50 = close.rolling(50, min_periods=1).mean()
     delta = close.diff()
@@ -78,17 +79,7 @@ def pandas_wide_input(close: FloatArray, index: pd.Index, symbols: list[str]) ->
 
 def pandas_wide(close: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
     """Peer 2: the same six expressions, applied to the whole wide frame at once."""
-    sma20 = close.rolling(20, min_periods=1).mean()
-    sma50 = close.rolling(50, min_periods=1).mean()
-    delta = close.diff()
-    gain = delta.clip(lower=0).rolling(14).mean()
-    loss = (-delta.clip(upper=0)).rolling(14).mean()
-    rsi14 = 100 - 100 / (1 + gain / loss)
-    bb_mid = close.rolling(20).mean()
-    bb_std = close.rolling(20).std()
-    bb_up = bb_mid + 2 * bb_std
-    bb_lo = bb_mid - 2 * bb_std
-    return sma20, sma50, rsi14, bb_mid, bb_up, bb_lo
+    return reference_one(close)
 
 
 def stack_pandas_wide(result: tuple[pd.DataFrame, ...]) -> FloatArray:
