@@ -18,6 +18,7 @@ NonFiniteError True
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
     "DTypeError",
     "EmptyInputError",
     "FerroquantError",
@@ -25,7 +26,10 @@ __all__ = [
     "InvalidParameterError",
     "NonFiniteError",
     "ShapeError",
+    "StoreError",
     "ThreadPoolError",
+    "UnknownSymbolError",
+    "ValidationError",
 ]
 
 
@@ -59,3 +63,26 @@ class ThreadPoolError(FerroquantError, RuntimeError):
 
 class InternalError(FerroquantError, RuntimeError):
     """A bug in ferroquant (a Rust panic caught at the boundary). Please report it."""
+
+
+class UnknownSymbolError(FerroquantError, KeyError):
+    """A symbol is not part of the universe / store; the message names it and how to add it."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ValidationError(FerroquantError, ValueError):
+    """Input data failed validation; nothing was written. ``report`` lists every problem."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class CheckpointError(FerroquantError, ValueError):
+    """Checkpoint bytes are corrupt, truncated, of another version or not a ferroquant checkpoint."""
+
+
+class StoreError(FerroquantError, RuntimeError):
+    """The database cannot be used (newer schema version, not a ferroquant store, I/O failure)."""
