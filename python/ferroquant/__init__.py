@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ferroquant import errors, indicators
+from ferroquant import errors, indicators, stream
 from ferroquant._core import __version__
 from ferroquant._threads import thread_pool_size, threads
 
-__all__ = ["__version__", "build_info", "errors", "indicators", "thread_pool_size", "threads"]
+__all__ = [
+    "__version__",
+    "build_info",
+    "errors",
+    "indicators",
+    "stream",
+    "thread_pool_size",
+    "threads",
+]
 
 
 def build_info() -> dict[str, Any]:

@@ -3,9 +3,10 @@
 use crate::error::{check_at_least, check_finite_param, Result};
 use crate::panel::{for_each_asset, Input, Output};
 use crate::rolling::check_window;
-use crate::window::{band, leaving, slice_window, window_start, Window};
+use crate::window::{band, Window};
 
 /// Bands of one series into (middle, upper, lower): middle ± k·std(ddof).
+#[allow(clippy::needless_range_loop)] // bar `t` of three output rows
 pub fn bollinger(
     x: &[f64],
     period: usize,
@@ -15,21 +16,32 @@ pub fn bollinger(
     out: &mut [&mut [f64]],
 ) {
     let mut w = Window::<true>::new();
-    let need = min_periods.max(ddof + 1).max(1);
+    let need = bands_need(ddof, min_periods);
     for t in 0..x.len() {
-        let win = &x[window_start(t, period)..=t];
-        w.slide(x[t], leaving(x, t, period), || slice_window(win));
-        let (mid, up, lo) = if w.count() >= need {
-            let mean = w.mean();
-            // The same operations as the fused standard kernel: M2 times 1/(count - ddof).
-            let half = band(w.m2(), 1.0 / (w.count() - ddof) as f64, k);
-            (mean, mean + half, mean - half)
-        } else {
-            (f64::NAN, f64::NAN, f64::NAN)
-        };
+        w.slide_at(x, t, period);
+        let [mid, up, lo] = bands_value(&w, need, k, ddof);
         out[0][t] = mid;
         out[1][t] = up;
         out[2][t] = lo;
+    }
+}
+
+/// Valid values a window needs before it has bands.
+#[inline(always)]
+pub fn bands_need(ddof: usize, min_periods: usize) -> usize {
+    min_periods.max(ddof + 1).max(1)
+}
+
+/// (middle, upper, lower) of a window state holding at least `need` valid values (else NaN).
+#[inline(always)]
+pub fn bands_value(w: &Window<true>, need: usize, k: f64, ddof: usize) -> [f64; 3] {
+    if w.count() >= need {
+        let mean = w.mean();
+        // The same operations as the fused standard kernel: M2 times 1/(count - ddof).
+        let half = band(w.m2(), 1.0 / (w.count() - ddof) as f64, k);
+        [mean, mean + half, mean - half]
+    } else {
+        [f64::NAN; 3]
     }
 }
 

@@ -14,9 +14,9 @@ pub struct Ema {
     skip: usize,
     /// `true`: seed with the SMA of the first `period` valid values (TA-Lib); else the first value.
     sma_seed: bool,
-    seen: usize,
-    seed_sum: f64,
-    value: f64,
+    pub(crate) seen: usize,
+    pub(crate) seed_sum: f64,
+    pub(crate) value: f64,
 }
 
 impl Ema {
@@ -94,9 +94,9 @@ pub fn ema(x: &[f64], period: usize, convention: Convention, out: &mut [f64]) {
 /// MACD state: fast and slow EMAs of the price, and the signal EMA of their difference.
 #[derive(Clone, Debug)]
 pub struct Macd {
-    fast: Ema,
-    slow: Ema,
-    signal: Ema,
+    pub(crate) fast: Ema,
+    pub(crate) slow: Ema,
+    pub(crate) signal: Ema,
 }
 
 impl Macd {

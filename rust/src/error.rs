@@ -29,6 +29,8 @@ pub enum Error {
     Empty { name: &'static str },
     /// The worker pool could not be built (e.g. the OS refused to spawn threads).
     ThreadPool { reason: String },
+    /// Checkpoint bytes that cannot be restored (truncated, corrupt, foreign or of another version).
+    Checkpoint { reason: String },
     /// A bug: a panic caught at the boundary. It is reported, never propagated as an abort.
     Internal { reason: String },
 }
@@ -45,6 +47,7 @@ impl Error {
             Error::NonFinite { .. } => "NonFiniteError",
             Error::Empty { .. } => "EmptyInputError",
             Error::ThreadPool { .. } => "ThreadPoolError",
+            Error::Checkpoint { .. } => "CheckpointError",
             Error::Internal { .. } => "InternalError",
         }
     }
@@ -105,6 +108,11 @@ impl fmt::Display for Error {
             Error::ThreadPool { reason } => write!(
                 f,
                 "could not start the worker pool ({reason}); set FERROQUANT_MAX_THREADS to a smaller value"
+            ),
+            Error::Checkpoint { reason } => write!(
+                f,
+                "cannot restore the stream: {reason}; pass bytes returned by Stream.checkpoint() of \
+                 this ferroquant version, unmodified"
             ),
             Error::Internal { reason } => write!(
                 f,

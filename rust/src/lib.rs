@@ -17,6 +17,7 @@ pub mod returns;
 pub mod rolling;
 pub mod rsi;
 pub mod standard;
+pub mod stream;
 pub mod window;
 pub mod wma;
 

@@ -44,8 +44,8 @@ pub fn true_range(h: &[f64], l: &[f64], c: &[f64], convention: Convention, out: 
 #[derive(Clone, Debug)]
 pub struct Atr {
     period: usize,
-    seen: usize,
-    value: f64,
+    pub(crate) seen: usize,
+    pub(crate) value: f64,
 }
 
 impl Atr {

@@ -3,7 +3,7 @@
 
 use crate::error::{check_at_least, Result};
 use crate::panel::{for_each_asset, Input, Output};
-use crate::window::{leaving, slice_window, window_start, Window};
+use crate::window::Window;
 
 /// Which statistic a rolling kernel writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,18 +39,33 @@ fn rolling_first<const SQ: bool>(
     out: &mut [f64],
 ) {
     let mut w = Window::<SQ>::new();
-    for t in 0..x.len() {
-        let win = &x[window_start(t, window)..=t];
-        w.slide(x[t], leaving(x, t, window), || slice_window(win));
-        out[t] = if w.count() >= min_periods && w.count() > 0 {
-            if stat == Stat::Sum {
-                w.sum()
-            } else {
-                w.mean()
-            }
+    for (t, o) in out.iter_mut().enumerate().take(x.len()) {
+        w.slide_at(x, t, window);
+        *o = if stat == Stat::Sum {
+            sum_value(&w, min_periods)
         } else {
-            f64::NAN
+            mean_value(&w, min_periods)
         };
+    }
+}
+
+/// The rolling mean of a window state once it holds `min_periods` valid values (else NaN).
+#[inline(always)]
+pub fn mean_value<const SQ: bool>(w: &Window<SQ>, min_periods: usize) -> f64 {
+    if w.count() >= min_periods && w.count() > 0 {
+        w.mean()
+    } else {
+        f64::NAN
+    }
+}
+
+/// The rolling sum of a window state once it holds `min_periods` valid values (else NaN).
+#[inline(always)]
+fn sum_value<const SQ: bool>(w: &Window<SQ>, min_periods: usize) -> f64 {
+    if w.count() >= min_periods && w.count() > 0 {
+        w.sum()
+    } else {
+        f64::NAN
     }
 }
 
@@ -64,10 +79,9 @@ fn rolling_second(
 ) {
     let mut w = Window::<true>::new();
     let need = min_periods.max(ddof + 1);
-    for t in 0..x.len() {
-        let win = &x[window_start(t, window)..=t];
-        w.slide(x[t], leaving(x, t, window), || slice_window(win));
-        out[t] = if w.count() >= need {
+    for (t, o) in out.iter_mut().enumerate().take(x.len()) {
+        w.slide_at(x, t, window);
+        *o = if w.count() >= need {
             let var = w.m2() / (w.count() - ddof) as f64;
             if std {
                 var.sqrt()

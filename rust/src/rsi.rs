@@ -68,6 +68,29 @@ impl Cutler {
             .slide(loss(d_in), loss(d_out), || changes().map(loss));
     }
 
+    /// Slides the window of `period` changes ending at bar `t` of the prices `x` (batch passes the
+    /// whole series, a stream its recent history: the same code either way).
+    #[inline(always)]
+    pub fn slide_at(&mut self, x: &[f64], t: usize, period: usize) {
+        let d_out = if t >= period {
+            change(x, t - period)
+        } else {
+            f64::NAN
+        };
+        let s = window_start(t, period);
+        self.slide(change(x, t), d_out, || (s..=t).map(|j| change(x, j)));
+    }
+
+    /// RSI once the window holds `need` valid changes (else NaN).
+    #[inline(always)]
+    pub fn output(&self, need: usize) -> f64 {
+        if self.count() >= need {
+            self.value()
+        } else {
+            f64::NAN
+        }
+    }
+
     /// Valid changes in the window.
     #[inline(always)]
     pub fn count(&self) -> usize {
@@ -85,9 +108,9 @@ impl Cutler {
 #[derive(Clone, Debug)]
 pub struct Wilder {
     period: usize,
-    seen: usize,
-    avg_gain: f64,
-    avg_loss: f64,
+    pub(crate) seen: usize,
+    pub(crate) avg_gain: f64,
+    pub(crate) avg_loss: f64,
 }
 
 impl Wilder {
@@ -163,18 +186,8 @@ pub fn rsi(x: &[f64], period: usize, min_periods: usize, convention: Convention,
             let mut c = Cutler::default();
             let need = min_periods.max(1);
             for (t, o) in out.iter_mut().enumerate().take(x.len()) {
-                let d_out = if t >= period {
-                    change(x, t - period)
-                } else {
-                    f64::NAN
-                };
-                let s = window_start(t, period);
-                c.slide(change(x, t), d_out, || (s..=t).map(|j| change(x, j)));
-                *o = if c.count() >= need {
-                    c.value()
-                } else {
-                    f64::NAN
-                };
+                c.slide_at(x, t, period);
+                *o = c.output(need);
             }
         }
     }

@@ -5,6 +5,7 @@
 
 mod arrays;
 mod run;
+mod stream;
 
 use crate::convention::Convention;
 use crate::error::Error;
@@ -394,6 +395,9 @@ fn _raise(py: Python<'_>, kind: &str) -> PyResult<()> {
 fn sample_errors() -> Vec<Error> {
     vec![
         Error::param("period", 0, "an integer >= 1"),
+        Error::Checkpoint {
+            reason: "checksum mismatch".into(),
+        },
         Error::shape("high", "(2, 3) like close", "(2, 4)"),
         Error::NonFinite {
             name: "close",
@@ -432,5 +436,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_function(wrap_pyfunction!(_error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(_raise, m)?)?;
+    m.add_class::<stream::StreamCore>()?;
     Ok(())
 }

@@ -11,6 +11,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// pool would cost more than computing it.
 const INLINE_MAX_CELLS: usize = 1 << 15;
 
+/// Whether work of `cells` cells runs on the calling thread (see [`compute`]).
+pub fn inline(cells: usize) -> bool {
+    cells < INLINE_MAX_CELLS
+}
+
 /// Runs `f` over `cells` cells of data with `threads` workers (0 = the default pool) and converts
 /// its outcome into a Python result.
 pub fn compute<T, F>(py: Python<'_>, threads: usize, cells: usize, f: F) -> PyResult<T>
@@ -24,7 +29,7 @@ where
             reason: panic_message(payload.as_ref()),
         }),
     };
-    let outcome = if cells < INLINE_MAX_CELLS {
+    let outcome = if inline(cells) {
         guarded()
     } else {
         py.detach(move || crate::pool::install(threads, guarded).and_then(|r| r))

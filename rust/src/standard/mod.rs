@@ -50,10 +50,10 @@ use crate::panel::{for_each_block, Input, Output};
 use driver::run1_avx2;
 use driver::{advance, run4};
 use scalar::{FinishEach, Scalar};
-use state::Series;
+pub(crate) use state::Series;
 
 const SHORT: usize = 20;
-const LONG: usize = 50;
+pub(crate) const LONG: usize = 50;
 const RSI: usize = 14;
 const K: f64 = 2.0;
 

@@ -4,36 +4,24 @@
 //! the general and the lane paths wherever a NaN enters or leaves its windows.
 
 use super::{K, LONG, OUTPUTS, RSI, SHORT};
-use crate::rsi::{change, Cutler};
-use crate::window::{band, leaving, slice_window, window_start, Lane, Sum1, Sum2, Window};
+use crate::rsi::Cutler;
+use crate::window::{band, Lane, Sum1, Sum2, Window};
 
 /// State of the standard set for one series: the public window states.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Series {
-    pub(super) w20: Window<true>,
-    pub(super) w50: Window<false>,
-    pub(super) cutler: Cutler,
+pub(crate) struct Series {
+    pub(crate) w20: Window<true>,
+    pub(crate) w50: Window<false>,
+    pub(crate) cutler: Cutler,
 }
 
 impl Series {
     /// General path: advances bar `t` of `x` and returns the six outputs.
     #[inline(always)]
-    pub(super) fn step(&mut self, x: &[f64], t: usize) -> [f64; OUTPUTS] {
-        let v = x[t];
-        let win20 = &x[window_start(t, SHORT)..=t];
-        let win50 = &x[window_start(t, LONG)..=t];
-        let s14 = window_start(t, RSI);
-        self.w20
-            .slide(v, leaving(x, t, SHORT), || slice_window(win20));
-        self.w50
-            .slide(v, leaving(x, t, LONG), || slice_window(win50));
-        let d_out = if t >= RSI {
-            change(x, t - RSI)
-        } else {
-            f64::NAN
-        };
-        self.cutler
-            .slide(change(x, t), d_out, || (s14..=t).map(|j| change(x, j)));
+    pub(crate) fn step(&mut self, x: &[f64], t: usize) -> [f64; OUTPUTS] {
+        self.w20.slide_at(x, t, SHORT);
+        self.w50.slide_at(x, t, LONG);
+        self.cutler.slide_at(x, t, RSI);
 
         let (w20, w50) = (&self.w20, &self.w50);
         let sma20 = if w20.count() > 0 {

@@ -153,6 +153,15 @@ impl<const SQ: bool> Window<SQ> {
         }
     }
 
+    /// Slides the window of `period` positions ending at bar `t` of `x`. Batch kernels pass the
+    /// whole series; a stream passes its recent history with `t` relative to it (see
+    /// [`crate::stream`]), so both run this very code.
+    #[inline(always)]
+    pub fn slide_at(&mut self, x: &[f64], t: usize, period: usize) {
+        let win = &x[window_start(t, period)..=t];
+        self.slide(x[t], leaving(x, t, period), || slice_window(win));
+    }
+
     /// [`Window::slide`] when both `x_in` and `x_out` are valid (the count stays the same).
     #[inline(always)]
     pub(crate) fn slide_valid<I: Iterator<Item = f64>>(

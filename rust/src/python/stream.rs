@@ -1,0 +1,218 @@
+//! The universe stream as a Python class. Symbol names, output names and records live in Python
+//! (`ferroquant/stream/`); this class holds the Rust [`Stream`] and moves arrays in and out.
+
+use super::run::{compute, inline, to_pyerr};
+use crate::convention::Convention;
+use crate::error::Error;
+use crate::stream::{decode, encode, Spec, Stream, Tick};
+use numpy::{PyReadonlyArray1, PyUntypedArrayMethods, PyReadonlyArray2, PyReadwriteArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// Work weight of one output of one symbol, in the cells [`compute`] uses to choose between the
+/// calling thread and the pool (a stream step costs about as much as eight batch cells).
+const CELLS_PER_OUTPUT: usize = 8;
+
+fn spec(kind: &str, p: &[f64], convention: &str) -> Result<Spec, Error> {
+    let conv = Convention::parse(convention)?;
+    let int = |i: usize, name: &'static str| -> Result<usize, Error> {
+        match p.get(i) {
+            Some(&v) if v >= 0.0 && v.fract() == 0.0 && v < 1e15 => Ok(v as usize),
+            Some(&v) => Err(Error::param(name, v, "a non-negative integer")),
+            None => Err(Error::param(name, "missing", "a non-negative integer")),
+        }
+    };
+    Ok(match kind {
+        "standard" => Spec::Standard,
+        "sma" => Spec::Sma {
+            period: int(0, "period")?,
+            min_periods: int(1, "min_periods")?,
+        },
+        "ema" => Spec::Ema {
+            period: int(0, "period")?,
+            convention: conv,
+        },
+        "rsi" => Spec::Rsi {
+            period: int(0, "period")?,
+            min_periods: int(1, "min_periods")?,
+            convention: conv,
+        },
+        "bollinger" => Spec::Bollinger {
+            period: int(0, "period")?,
+            k: p.get(1).copied().unwrap_or(f64::NAN),
+            ddof: int(2, "ddof")?,
+            min_periods: int(3, "min_periods")?,
+        },
+        "macd" => Spec::Macd {
+            fast: int(0, "fast")?,
+            slow: int(1, "slow")?,
+            signal: int(2, "signal")?,
+            convention: conv,
+        },
+        "atr" | "natr" => Spec::Atr {
+            period: int(0, "period")?,
+            convention: conv,
+            normalised: kind == "natr",
+        },
+        other => {
+            return Err(Error::param(
+                "indicator",
+                format!("{other:?}"),
+                "one of standard, sma, ema, rsi, bollinger, macd, atr, natr",
+            ))
+        }
+    })
+}
+
+/// The Rust state of a `ferroquant.stream.Stream`.
+#[pyclass(module = "ferroquant._core")]
+pub struct StreamCore {
+    inner: Stream,
+}
+
+fn slice<'a>(a: &'a Option<PyReadonlyArray1<'_, f64>>, name: &'static str) -> PyResult<&'a [f64]> {
+    match a {
+        Some(a) => a.as_slice().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!("{name} must be C-contiguous"))
+        }),
+        None => Ok(&[]),
+    }
+}
+
+#[pymethods]
+impl StreamCore {
+    /// `specs`: (kind, numeric parameters, convention) per indicator; `n`: number of symbols.
+    #[new]
+    fn new(py: Python<'_>, specs: Vec<(String, Vec<f64>, String)>, n: usize) -> PyResult<Self> {
+        let specs = specs
+            .iter()
+            .map(|(k, p, c)| spec(k, p, c))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|s| Stream::new(s, n))
+            .map_err(|e| to_pyerr(py, &e))?;
+        Ok(StreamCore { inner: specs })
+    }
+
+    #[getter]
+    fn n_symbols(&self) -> usize {
+        self.inner.len()
+    }
+
+    #[getter]
+    fn n_outputs(&self) -> usize {
+        self.inner.outputs()
+    }
+
+    #[getter]
+    fn keep(&self) -> usize {
+        self.inner.keep()
+    }
+
+    #[getter]
+    fn needs_high_low(&self) -> bool {
+        self.inner.needs_high_low()
+    }
+
+    /// One bar per symbol; outputs into `out` `(n_symbols, n_outputs)`. `commit=False` peeks.
+    #[pyo3(signature = (close, high, low, out, commit, threads))]
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        close: PyReadonlyArray1<'_, f64>,
+        high: Option<PyReadonlyArray1<'_, f64>>,
+        low: Option<PyReadonlyArray1<'_, f64>>,
+        mut out: PyReadwriteArray2<'_, f64>,
+        commit: bool,
+        threads: usize,
+    ) -> PyResult<()> {
+        let close = Some(close);
+        let (c, h, l) = (
+            slice(&close, "close")?,
+            slice(&high, "high")?,
+            slice(&low, "low")?,
+        );
+        let out = out.as_slice_mut().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err("out must be C-contiguous")
+        })?;
+        let cells = self.inner.len() * self.inner.outputs() * CELLS_PER_OUTPUT;
+        let parallel = !inline(cells);
+        let inner = &mut self.inner;
+        compute(py, threads, cells, move || {
+            let tick = Tick {
+                close: c,
+                high: h,
+                low: l,
+            };
+            inner.update(tick, out, commit, parallel)
+        })
+    }
+
+    /// Feeds `(n_symbols, n_bars)` panels of history; the last bar's outputs go into `last`.
+    #[pyo3(signature = (close, high, low, last, threads))]
+    fn warm(
+        &mut self,
+        py: Python<'_>,
+        close: PyReadonlyArray2<'_, f64>,
+        high: Option<PyReadonlyArray2<'_, f64>>,
+        low: Option<PyReadonlyArray2<'_, f64>>,
+        mut last: PyReadwriteArray2<'_, f64>,
+        threads: usize,
+    ) -> PyResult<()> {
+        let n_bars = close.shape()[1];
+        fn contiguous<'a>(a: &'a Option<PyReadonlyArray2<'_, f64>>) -> PyResult<&'a [f64]> {
+            match a {
+                Some(a) => a.as_slice().map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err("history panels must be C-contiguous")
+                }),
+                None => Ok(&[]),
+            }
+        }
+        let close = Some(close);
+        let (c, h, l) = (contiguous(&close)?, contiguous(&high)?, contiguous(&low)?);
+        let last = last.as_slice_mut().map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err("last must be C-contiguous")
+        })?;
+        let cells = c.len() * self.inner.outputs() * CELLS_PER_OUTPUT;
+        let parallel = !inline(cells);
+        let inner = &mut self.inner;
+        compute(py, threads, cells, move || {
+            inner.warm(c, h, l, n_bars, last, parallel)
+        })
+    }
+
+    /// Appends `k` symbols that have seen no bar.
+    fn add(&mut self, k: usize) {
+        self.inner.add(k);
+    }
+
+    /// Appends the symbols (and states) of another core of the same indicators.
+    fn extend(&mut self, py: Python<'_>, other: PyRef<'_, StreamCore>) -> PyResult<()> {
+        self.inner.extend(&other.inner).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Removes the symbols at these positions.
+    fn remove(&mut self, py: Python<'_>, indices: Vec<usize>) -> PyResult<()> {
+        self.inner.remove(&indices).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// The checkpoint bytes, carrying `header`.
+    fn checkpoint<'py>(&self, py: Python<'py>, header: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = encode(&self.inner, header).map_err(|e| to_pyerr(py, &e))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// `(header, core)` from checkpoint bytes.
+    #[staticmethod]
+    fn restore<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Self)> {
+        let (header, inner) = decode(data).map_err(|e| to_pyerr(py, &e))?;
+        Ok((PyBytes::new(py, &header), StreamCore { inner }))
+    }
+
+    /// A deep copy (for `copy.deepcopy` and tests).
+    fn copy(&self) -> Self {
+        StreamCore {
+            inner: self.inner.clone(),
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! Universe streams: every symbol's indicator states in flat arrays, advanced together by one bar.
+//!
+//! Each symbol keeps its last bars in a sliding buffer and one [`Node`] per indicator. A bar is
+//! appended to the buffer and each node advances with the same per-bar function the batch kernel
+//! runs at that bar, given the buffer and the bar's index in it. The batch functions read at most
+//! `keep - 1` bars back and behave the same at any index `>= keep - 1` as at the absolute bar
+//! index (their only index tests are "is there a bar `period` back" and "is this bar 0"), so the
+//! buffer only has to hold `keep` bars once it has been compacted: the results are the batch
+//! results bit for bit, at every bar, whatever the history length.
+//!
+//! Symbols are independent, so updates run in parallel over chunks of symbols and give the same
+//! bits for any thread count. Nothing is written before every input has been checked.
+
+mod codec;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+pub use codec::{decode, encode};
+pub(crate) use spec::{Bars, Node};
+pub use spec::Spec;
+
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// Symbols per work item of a parallel update.
+const CHUNK: usize = 128;
+
+/// The states of a universe of symbols for a list of indicators.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    specs: Vec<Spec>,
+    n_out: usize,
+    /// Bars each buffer must hold after a compaction, and its capacity (twice that: compaction
+    /// copies `keep` values once every `keep` bars).
+    keep: usize,
+    cap: usize,
+    /// 1 (close) or 3 (close, high, low).
+    inputs: usize,
+    n: usize,
+    /// `n` blocks of `inputs * cap` values: each symbol's close, high and low buffers.
+    hist: Vec<f64>,
+    /// Bars in each symbol's buffers.
+    len: Vec<u32>,
+    /// `n` blocks of `specs.len()` states.
+    nodes: Vec<Node>,
+}
+
+/// The new bar of every symbol (`high`/`low` empty when no indicator reads them).
+#[derive(Clone, Copy)]
+pub struct Tick<'a> {
+    pub close: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+}
+
+impl Stream {
+    /// A stream of `specs` over `n` symbols that have seen no bar.
+    pub fn new(specs: Vec<Spec>, n: usize) -> Result<Self> {
+        if specs.is_empty() {
+            return Err(Error::param(
+                "indicators",
+                "[]",
+                "at least one indicator, e.g. [\"standard\"]",
+            ));
+        }
+        for s in &specs {
+            s.validate()?;
+        }
+        let keep = specs.iter().map(Spec::keep).max().unwrap_or(2);
+        let inputs = if specs.iter().any(Spec::needs_high_low) {
+            3
+        } else {
+            1
+        };
+        let mut stream = Stream {
+            n_out: specs.iter().map(Spec::outputs).sum(),
+            specs,
+            keep,
+            cap: 2 * keep,
+            inputs,
+            n: 0,
+            hist: Vec::new(),
+            len: Vec::new(),
+            nodes: Vec::new(),
+        };
+        stream.add(n);
+        Ok(stream)
+    }
+
+    /// The indicators, in output order.
+    pub fn specs(&self) -> &[Spec] {
+        &self.specs
+    }
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when the stream has no symbol.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Output values per symbol and bar.
+    pub fn outputs(&self) -> usize {
+        self.n_out
+    }
+
+    /// Bars of history kept per symbol.
+    pub fn keep(&self) -> usize {
+        self.keep
+    }
+
+    /// Whether updates need highs and lows.
+    pub fn needs_high_low(&self) -> bool {
+        self.inputs == 3
+    }
+
+    /// Appends `k` symbols that have seen no bar; the others are untouched.
+    pub fn add(&mut self, k: usize) {
+        self.n += k;
+        self.hist.resize(self.n * self.inputs * self.cap, f64::NAN);
+        self.len.resize(self.n, 0);
+        for _ in 0..k {
+            self.nodes.extend(self.specs.iter().map(Spec::node));
+        }
+    }
+
+    /// Appends the symbols of `other`, a stream of the same indicators, with their states.
+    pub fn extend(&mut self, other: &Stream) -> Result<()> {
+        if other.specs != self.specs {
+            return Err(Error::param(
+                "other",
+                "a stream of other indicators",
+                "a stream of the same indicators",
+            ));
+        }
+        self.n += other.n;
+        self.hist.extend_from_slice(&other.hist);
+        self.len.extend_from_slice(&other.len);
+        self.nodes.extend_from_slice(&other.nodes);
+        Ok(())
+    }
+
+    /// Removes the symbols at `indices` (distinct, any order); the others keep their state.
+    pub fn remove(&mut self, indices: &[usize]) -> Result<()> {
+        let mut drop = vec![false; self.n];
+        for &i in indices {
+            if i >= self.n || drop[i] {
+                return Err(Error::param(
+                    "indices",
+                    i,
+                    format!("distinct symbol positions below {}", self.n),
+                ));
+            }
+            drop[i] = true;
+        }
+        let (block, ns) = (self.inputs * self.cap, self.specs.len());
+        let mut kept = 0;
+        for (i, &gone) in drop.iter().enumerate() {
+            if gone {
+                continue;
+            }
+            if kept != i {
+                self.hist
+                    .copy_within(i * block..(i + 1) * block, kept * block);
+                self.len[kept] = self.len[i];
+                for j in 0..ns {
+                    self.nodes.swap(kept * ns + j, i * ns + j);
+                }
+            }
+            kept += 1;
+        }
+        self.n = kept;
+        self.hist.truncate(kept * block);
+        self.len.truncate(kept);
+        self.nodes.truncate(kept * ns);
+        Ok(())
+    }
+
+    /// Checks a tick's shape and values before anything is written.
+    fn check(&self, tick: &Tick<'_>) -> Result<()> {
+        let mut named = vec![("close", tick.close)];
+        if self.inputs == 3 {
+            named.push(("high", tick.high));
+            named.push(("low", tick.low));
+        }
+        for (name, v) in named {
+            if v.len() != self.n {
+                return Err(Error::shape(
+                    name,
+                    format!("one value per symbol ({})", self.n),
+                    format!("({},)", v.len()),
+                ));
+            }
+            if let Some(i) = v.iter().position(|x| x.is_infinite()) {
+                return Err(Error::NonFinite {
+                    name,
+                    asset: i,
+                    bar: 0,
+                    value: v[i],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances every symbol by one bar and writes its outputs into `out` (`n * outputs()`,
+    /// symbol-major). With `commit == false` (peek) the states are left as they were.
+    pub fn update(
+        &mut self,
+        tick: Tick<'_>,
+        out: &mut [f64],
+        commit: bool,
+        parallel: bool,
+    ) -> Result<()> {
+        self.check(&tick)?;
+        if out.len() != self.n * self.n_out {
+            return Err(Error::shape(
+                "out",
+                format!("({}, {})", self.n, self.n_out),
+                format!("{} values", out.len()),
+            ));
+        }
+        let layout = self.layout();
+        let specs = &self.specs;
+        let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
+        let work = |(c, (((hist, len), nodes), out)): Item<'_, &mut [u32]>| {
+            let mut scratch = Vec::new();
+            for (i, len) in len.iter_mut().enumerate() {
+                let s = c * CHUNK + i;
+                let bar = [
+                    tick.close[s],
+                    tick.high.get(s).copied().unwrap_or(f64::NAN),
+                    tick.low.get(s).copied().unwrap_or(f64::NAN),
+                ];
+                let nodes = &mut nodes[i * ns..(i + 1) * ns];
+                let hist = &mut hist[i * block..(i + 1) * block];
+                let out = &mut out[i * n_out..(i + 1) * n_out];
+                if commit {
+                    layout.advance(specs, hist, len, nodes, &bar, out);
+                } else {
+                    scratch.clear();
+                    scratch.extend_from_slice(nodes);
+                    layout.advance(specs, hist, len, &mut scratch, &bar, out);
+                    *len -= 1;
+                }
+            }
+        };
+        if parallel {
+            self.hist
+                .par_chunks_mut(CHUNK * block)
+                .zip(self.len.par_chunks_mut(CHUNK))
+                .zip(self.nodes.par_chunks_mut(CHUNK * ns))
+                .zip(out.par_chunks_mut(CHUNK * n_out))
+                .enumerate()
+                .for_each(work);
+        } else {
+            self.hist
+                .chunks_mut(CHUNK * block)
+                .zip(self.len.chunks_mut(CHUNK))
+                .zip(self.nodes.chunks_mut(CHUNK * ns))
+                .zip(out.chunks_mut(CHUNK * n_out))
+                .enumerate()
+                .for_each(work);
+        }
+        Ok(())
+    }
+
+    /// Feeds `n_bars` bars of history to every symbol (panels `(n, n_bars)`, row-major), as if
+    /// each bar had been an update; writes the outputs of the last bar into `last`.
+    pub fn warm(
+        &mut self,
+        close: &[f64],
+        high: &[f64],
+        low: &[f64],
+        n_bars: usize,
+        last: &mut [f64],
+        parallel: bool,
+    ) -> Result<()> {
+        let cells = self.n * n_bars;
+        let mut named = vec![("close", close)];
+        if self.inputs == 3 {
+            named.push(("high", high));
+            named.push(("low", low));
+        }
+        for (name, v) in named {
+            if v.len() != cells {
+                return Err(Error::shape(
+                    name,
+                    format!("({}, {n_bars}): one row per symbol", self.n),
+                    format!("{} values", v.len()),
+                ));
+            }
+            if let Some(p) = v.iter().position(|x| x.is_infinite()) {
+                return Err(Error::NonFinite {
+                    name,
+                    asset: p / n_bars,
+                    bar: p % n_bars,
+                    value: v[p],
+                });
+            }
+        }
+        if last.len() != self.n * self.n_out {
+            return Err(Error::shape(
+                "last",
+                format!("({}, {})", self.n, self.n_out),
+                format!("{} values", last.len()),
+            ));
+        }
+        let layout = self.layout();
+        let specs = &self.specs;
+        let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
+        let work = |(s, (((hist, len), nodes), out)): Item<'_, &mut u32>| {
+            for t in 0..n_bars {
+                let p = s * n_bars + t;
+                let bar = [
+                    close[p],
+                    high.get(p).copied().unwrap_or(f64::NAN),
+                    low.get(p).copied().unwrap_or(f64::NAN),
+                ];
+                layout.advance(specs, hist, len, nodes, &bar, out);
+            }
+        };
+        if parallel {
+            self.hist
+                .par_chunks_mut(block)
+                .zip(self.len.par_iter_mut())
+                .zip(self.nodes.par_chunks_mut(ns))
+                .zip(last.par_chunks_mut(n_out))
+                .enumerate()
+                .for_each(work);
+        } else {
+            self.hist
+                .chunks_mut(block)
+                .zip(self.len.iter_mut())
+                .zip(self.nodes.chunks_mut(ns))
+                .zip(last.chunks_mut(n_out))
+                .enumerate()
+                .for_each(work);
+        }
+        Ok(())
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            keep: self.keep,
+            cap: self.cap,
+            inputs: self.inputs,
+        }
+    }
+}
+
+/// A work item: (index, (((history, lengths), nodes), outputs)) of one symbol or chunk.
+type Item<'a, L> = (usize, (((&'a mut [f64], L), &'a mut [Node]), &'a mut [f64]));
+
+/// The shape of a symbol's history block.
+#[derive(Clone, Copy)]
+struct Layout {
+    keep: usize,
+    cap: usize,
+    inputs: usize,
+}
+
+impl Layout {
+    /// Appends `bar` (close, high, low) to a symbol's buffers and advances its nodes.
+    #[inline]
+    fn advance(
+        self,
+        specs: &[Spec],
+        hist: &mut [f64],
+        len: &mut u32,
+        nodes: &mut [Node],
+        bar: &[f64; 3],
+        out: &mut [f64],
+    ) {
+        let mut l = *len as usize;
+        if l == self.cap {
+            // Keep the last `keep` bars: see the module docs for why that preserves the bits.
+            for i in 0..self.inputs {
+                let buf = &mut hist[i * self.cap..(i + 1) * self.cap];
+                buf.copy_within(self.cap - self.keep.., 0);
+            }
+            l = self.keep;
+        }
+        for (i, &v) in bar.iter().enumerate().take(self.inputs) {
+            hist[i * self.cap + l] = v;
+        }
+        l += 1;
+        *len = l as u32;
+        let close = &hist[..l];
+        let (high, low) = if self.inputs == 3 {
+            (
+                &hist[self.cap..self.cap + l],
+                &hist[2 * self.cap..2 * self.cap + l],
+            )
+        } else {
+            (&[][..], &[][..])
+        };
+        let bars = Bars {
+            close,
+            high,
+            low,
+            t: l - 1,
+        };
+        let mut o = 0;
+        for (node, spec) in nodes.iter_mut().zip(specs) {
+            let k = spec.outputs();
+            node.step(spec, &bars, &mut out[o..o + k]);
+            o += k;
+        }
+    }
+}

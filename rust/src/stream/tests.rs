@@ -1,0 +1,265 @@
+use super::*;
+use crate::convention::Convention::{Pandas, Talib};
+
+/// Prices with NaN runs, a late listing, an early delisting and a flat run.
+fn panel(n: usize, bars: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut state = seed;
+    let mut rnd = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut c, mut h, mut l) = (vec![], vec![], vec![]);
+    for i in 0..n {
+        let mut p = 50.0 + 100.0 * rnd();
+        for t in 0..bars {
+            p *= 1.0 + 0.02 * (rnd() - 0.5);
+            let gap = (i % 3 == 1 && (40..47).contains(&t)) || (i % 4 == 2 && t < 30);
+            let gone = i % 5 == 3 && t > bars - 20;
+            let flat = i % 6 == 5 && (100..130).contains(&t);
+            let v = if gap || gone {
+                f64::NAN
+            } else if flat {
+                42.0
+            } else {
+                p
+            };
+            c.push(v);
+            h.push(v + rnd());
+            l.push(v - rnd());
+        }
+    }
+    (c, h, l)
+}
+
+fn specs() -> Vec<Spec> {
+    vec![
+        Spec::Standard,
+        Spec::Sma {
+            period: 20,
+            min_periods: 20,
+        },
+        Spec::Ema {
+            period: 12,
+            convention: Talib,
+        },
+        Spec::Ema {
+            period: 12,
+            convention: Pandas,
+        },
+        Spec::Rsi {
+            period: 14,
+            min_periods: 14,
+            convention: Pandas,
+        },
+        Spec::Rsi {
+            period: 14,
+            min_periods: 14,
+            convention: Talib,
+        },
+        Spec::Bollinger {
+            period: 20,
+            k: 2.0,
+            ddof: 0,
+            min_periods: 20,
+        },
+        Spec::Macd {
+            fast: 12,
+            slow: 26,
+            signal: 9,
+            convention: Talib,
+        },
+        Spec::Atr {
+            period: 14,
+            convention: Pandas,
+            normalised: false,
+        },
+    ]
+}
+
+/// Batch outputs, `[bar][symbol][output]`, from the batch kernels of each spec.
+fn batch(c: &[f64], h: &[f64], l: &[f64], n: usize, bars: usize) -> Vec<Vec<Vec<f64>>> {
+    let mut res = vec![vec![Vec::new(); n]; bars];
+    for i in 0..n {
+        let r = i * bars..(i + 1) * bars;
+        let (x, hh, ll) = (&c[r.clone()], &h[r.clone()], &l[r]);
+        let mut cols: Vec<Vec<f64>> = Vec::new();
+        let mut k = |f: &mut dyn FnMut(&mut [&mut [f64]]), width: usize| {
+            let mut o = vec![vec![0.0; bars]; width];
+            let mut refs: Vec<&mut [f64]> = o.iter_mut().map(|v| v.as_mut_slice()).collect();
+            f(&mut refs);
+            cols.extend(o);
+        };
+        k(&mut |o| crate::standard::standard(x, o), 6);
+        k(
+            &mut |o| crate::rolling::rolling_stat(x, 20, 20, 0, crate::rolling::Stat::Mean, o[0]),
+            1,
+        );
+        k(&mut |o| crate::ema::ema(x, 12, Talib, o[0]), 1);
+        k(&mut |o| crate::ema::ema(x, 12, Pandas, o[0]), 1);
+        k(&mut |o| crate::rsi::rsi(x, 14, 14, Pandas, o[0]), 1);
+        k(&mut |o| crate::rsi::rsi(x, 14, 14, Talib, o[0]), 1);
+        k(&mut |o| crate::bbands::bollinger(x, 20, 2.0, 0, 20, o), 3);
+        k(&mut |o| crate::ema::macd(x, 12, 26, 9, Talib, o), 3);
+        k(
+            &mut |o| crate::range::atr(hh, ll, x, 14, Pandas, false, o[0]),
+            1,
+        );
+        for (t, row) in res.iter_mut().enumerate() {
+            row[i] = cols.iter().map(|col| col[t]).collect();
+        }
+    }
+    res
+}
+
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+fn column(v: &[f64], n: usize, bars: usize, t: usize) -> Vec<f64> {
+    (0..n).map(|i| v[i * bars + t]).collect()
+}
+
+#[test]
+fn stream_equals_batch_bit_for_bit_with_peek_and_checkpoints() {
+    let (n, bars) = (11, 260);
+    let (c, h, l) = panel(n, bars, 7);
+    let expected = batch(&c, &h, &l, n, bars);
+    let mut s = Stream::new(specs(), n).unwrap();
+    let width = s.outputs();
+    let (mut out, mut peeked) = (vec![0.0; n * width], vec![0.0; n * width]);
+    for (t, want) in expected.iter().enumerate() {
+        let (cc, hh, ll) = (
+            column(&c, n, bars, t),
+            column(&h, n, bars, t),
+            column(&l, n, bars, t),
+        );
+        let tick = Tick {
+            close: &cc,
+            high: &hh,
+            low: &ll,
+        };
+        s.update(tick, &mut peeked, false, t % 2 == 0).unwrap();
+        s.update(tick, &mut out, true, t % 3 == 0).unwrap();
+        assert!(same(&out, &peeked), "peek differs at bar {t}");
+        assert!(same(&out, &want.concat()), "bar {t}: stream differs from batch");
+        if t % 37 == 5 {
+            let bytes = encode(&s, b"hdr").unwrap();
+            let (header, restored) = decode(&bytes).unwrap();
+            assert_eq!(header, b"hdr");
+            s = restored;
+        }
+    }
+}
+
+#[test]
+fn warm_then_update_equals_batch_and_symbols_come_and_go() {
+    let (n, bars) = (6, 120);
+    let (c, h, l) = panel(n, bars, 3);
+    let expected = batch(&c, &h, &l, n, bars);
+    let mut s = Stream::new(specs(), n).unwrap();
+    let width = s.outputs();
+    let head = 100;
+    let hist = |v: &[f64]| -> Vec<f64> {
+        (0..n)
+            .flat_map(|i| v[i * bars..i * bars + head].to_vec())
+            .collect()
+    };
+    let mut last = vec![0.0; n * width];
+    s.warm(&hist(&c), &hist(&h), &hist(&l), head, &mut last, true)
+        .unwrap();
+    assert!(same(&last, &expected[head - 1].concat()));
+    s.remove(&[4, 1]).unwrap();
+    s.add(1);
+    let kept = [0, 2, 3, 5];
+    let mut out = vec![0.0; 5 * width];
+    for t in head..bars {
+        let pick = |v: &[f64]| -> Vec<f64> {
+            let mut r: Vec<f64> = kept.iter().map(|&i| v[i * bars + t]).collect();
+            r.push(f64::NAN);
+            r
+        };
+        let (cc, hh, ll) = (pick(&c), pick(&h), pick(&l));
+        s.update(
+            Tick {
+                close: &cc,
+                high: &hh,
+                low: &ll,
+            },
+            &mut out,
+            true,
+            false,
+        )
+        .unwrap();
+        for (j, &i) in kept.iter().enumerate() {
+            assert!(same(&out[j * width..(j + 1) * width], &expected[t][i]));
+        }
+        assert!(out[4 * width..].iter().all(|v| v.is_nan()));
+    }
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_changes() {
+    let mut s = Stream::new(vec![Spec::Standard], 3).unwrap();
+    let mut out = vec![0.0; 18];
+    let before = encode(&s, b"").unwrap();
+    let bad = [1.0, f64::INFINITY, 2.0];
+    let e = s
+        .update(
+            Tick {
+                close: &bad,
+                high: &[],
+                low: &[],
+            },
+            &mut out,
+            true,
+            false,
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::NonFinite { asset: 1, .. }));
+    let short = [1.0, 2.0];
+    assert!(s
+        .update(
+            Tick {
+                close: &short,
+                high: &[],
+                low: &[],
+            },
+            &mut out,
+            true,
+            false
+        )
+        .is_err());
+    assert_eq!(encode(&s, b"").unwrap(), before);
+    assert!(s.remove(&[3]).is_err());
+    assert!(s.remove(&[1, 1]).is_err());
+    assert!(Stream::new(vec![], 1).is_err());
+    assert!(Stream::new(
+        vec![Spec::Sma {
+            period: 0,
+            min_periods: 0
+        }],
+        1
+    )
+    .is_err());
+}
+
+#[test]
+fn corrupt_checkpoints_are_refused() {
+    let mut s = Stream::new(specs(), 2).unwrap();
+    let mut last = vec![0.0; 2 * s.outputs()];
+    let x: Vec<f64> = (0..60).map(|v| 10.0 + v as f64).collect();
+    s.warm(&x, &x, &x, 30, &mut last, false).unwrap();
+    let bytes = encode(&s, b"{}").unwrap();
+    assert!(decode(&bytes).is_ok());
+    for cut in [0, 7, 20, bytes.len() / 2, bytes.len() - 1] {
+        assert!(decode(&bytes[..cut]).is_err(), "truncated at {cut}");
+    }
+    for pos in [3, 9, 40, bytes.len() / 2, bytes.len() - 2] {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x10;
+        let e = decode(&b).unwrap_err();
+        assert_eq!(e.kind(), "CheckpointError");
+    }
+}
