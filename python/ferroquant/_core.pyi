@@ -1,12 +1,13 @@
 # Hand-written stub of the Rust extension (checked with `python -m mypy.stubtest ferroquant._core`).
 # Inputs are C-contiguous float64 (n_assets, n_bars) arrays; `out` is a C-contiguous float64 or
 # float32 (k, n_assets, n_bars) block; `threads` = 0 uses the default pool.
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "StreamCore",
     "__version__",
     "_after_fork_in_child",
     "_error_kinds",
@@ -31,6 +32,7 @@ __all__ = [
 __version__: str
 
 _F64 = NDArray[np.float64]
+_V64 = NDArray[np.float64]
 _Out = NDArray[np.float64] | NDArray[np.float32]
 
 def rolling(
@@ -79,3 +81,36 @@ def _after_fork_in_child() -> None: ...
 def build_info() -> dict[str, Any]: ...
 def _error_kinds() -> list[str]: ...
 def _raise(kind: str) -> None: ...
+
+@final
+class StreamCore:
+    """The Rust state of a ``ferroquant.stream.Stream``."""
+
+    def __new__(cls, specs: list[tuple[str, list[float], str]], n: int) -> StreamCore: ...
+    @property
+    def n_symbols(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    @property
+    def keep(self) -> int: ...
+    @property
+    def needs_high_low(self) -> bool: ...
+    def update(
+        self,
+        close: _V64,
+        high: _V64 | None,
+        low: _V64 | None,
+        out: _F64,
+        commit: bool,
+        threads: int,
+    ) -> None: ...
+    def warm(
+        self, close: _F64, high: _F64 | None, low: _F64 | None, last: _F64, threads: int
+    ) -> None: ...
+    def add(self, k: int) -> None: ...
+    def extend(self, other: StreamCore) -> None: ...
+    def remove(self, indices: list[int]) -> None: ...
+    def checkpoint(self, header: bytes) -> bytes: ...
+    @staticmethod
+    def restore(data: bytes) -> tuple[bytes, StreamCore]: ...
+    def copy(self) -> StreamCore: ...

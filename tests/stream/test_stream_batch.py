@@ -20,7 +20,7 @@ IND = fq.indicators
 ALL = ["standard", "sma(30)", "ema(12)", "rsi(9)", "bollinger(20, 2)", "macd", "atr(14)"]
 
 
-def batch(spec: str, c: Any, h: Any, l: Any, conv: str) -> list[Any]:
+def batch(spec: str, c: Any, h: Any, lo: Any, conv: str) -> list[Any]:
     """The batch outputs of one indicator spec, as the stream names them, in order."""
     if spec == "standard":
         if conv == "pandas":
@@ -43,13 +43,13 @@ def batch(spec: str, c: Any, h: Any, l: Any, conv: str) -> list[Any]:
     if spec == "macd":
         return list(IND.macd(c, convention=conv))
     if spec == "atr(14)":
-        return [IND.atr(h, l, c, 14, convention=conv)]
+        return [IND.atr(h, lo, c, 14, convention=conv)]
     raise AssertionError(spec)
 
 
-def expected(specs: list[str], c: Any, h: Any, l: Any, conv: str) -> Any:
+def expected(specs: list[str], c: Any, h: Any, lo: Any, conv: str) -> Any:
     """`(n_bars, n_symbols, n_outputs)`."""
-    cols = [o for s in specs for o in batch(s, c, h, l, conv)]
+    cols = [o for s in specs for o in batch(s, c, h, lo, conv)]
     return np.stack(cols, axis=-1).transpose(1, 0, 2)
 
 
@@ -75,10 +75,14 @@ def panels(draw: st.DrawFn) -> Any:
     return c, c + spread, c - spread
 
 
-def run_stream(stream: Stream, c: Any, h: Any, l: Any, start: int = 0) -> Any:
+def run_stream(stream: Stream, c: Any, h: Any, lo: Any, start: int = 0) -> Any:
     rows = []
     for t in range(start, c.shape[1]):
-        kw = {"high": h[:, t].copy(), "low": l[:, t].copy()} if "atr(14)" in stream.indicators else {}
+        kw = (
+            {"high": h[:, t].copy(), "low": lo[:, t].copy()}
+            if "atr(14)" in stream.indicators
+            else {}
+        )
         rows.append(stream.update(c[:, t].copy(), **kw).values.copy())
     return np.array(rows)
 
@@ -86,26 +90,28 @@ def run_stream(stream: Stream, c: Any, h: Any, l: Any, start: int = 0) -> Any:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(panels(), st.sampled_from(["pandas", "talib"]), st.integers(0, 2**16))
 def test_every_bar_equals_batch(panel: Any, conv: str, pick: int) -> None:
-    c, h, l = panel
+    c, h, lo = panel
     specs = [s for i, s in enumerate(ALL) if pick >> i & 1] or ["standard"]
     stream = Stream([f"S{i}" for i in range(len(c))], specs, convention=conv)
-    got = run_stream(stream, c, h, l)
-    want = expected(specs, c, h, l, conv)
+    got = run_stream(stream, c, h, lo)
+    want = expected(specs, c, h, lo, conv)
     assert np.array_equal(got, want, equal_nan=True)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(panels(), st.sampled_from(["pandas", "talib"]), st.data())
 def test_peek_checkpoint_and_warm_start_continue_exactly(panel: Any, conv: str, data: Any) -> None:
-    c, h, l = panel
+    c, h, lo = panel
     bars = c.shape[1]
     cut = data.draw(st.integers(0, bars))
     syms = [f"S{i}" for i in range(len(c))]
-    warm = Stream.from_history(c[:, :cut], ALL, symbols=syms, high=h[:, :cut], low=l[:, :cut], convention=conv)
+    warm = Stream.from_history(
+        c[:, :cut], ALL, symbols=syms, high=h[:, :cut], low=lo[:, :cut], convention=conv
+    )
     restored = Stream.restore(warm.checkpoint())
-    want = expected(ALL, c, h, l, conv)[cut:]
+    want = expected(ALL, c, h, lo, conv)[cut:]
     for t in range(cut, bars):
-        kw = {"high": h[:, t], "low": l[:, t]}
+        kw = {"high": h[:, t], "low": lo[:, t]}
         before = restored.checkpoint()
         peeked = restored.peek(c[:, t], **kw).values.copy()
         assert restored.checkpoint() == before
@@ -138,9 +144,13 @@ def test_results_do_not_depend_on_threads(threads: int) -> None:
     c = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, size=(3000, 80)), axis=1))
     c[::7, 30:40] = np.nan
     with fq.threads(threads):
-        s = Stream.from_history(c[:, :60], ["standard", "ema(12)"], symbols=[str(i) for i in range(3000)])
+        s = Stream.from_history(
+            c[:, :60], ["standard", "ema(12)"], symbols=[str(i) for i in range(3000)]
+        )
         got = run_stream(s, c, c, c, start=60)
-    assert np.array_equal(got, expected(["standard", "ema(12)"], c, c, c, "pandas")[60:], equal_nan=True)
+    assert np.array_equal(
+        got, expected(["standard", "ema(12)"], c, c, c, "pandas")[60:], equal_nan=True
+    )
 
 
 def test_symbols_come_and_go_without_touching_the_others() -> None:
@@ -163,20 +173,24 @@ def test_symbols_come_and_go_without_touching_the_others() -> None:
 def test_single_series_classes_equal_batch() -> None:
     rng = np.random.default_rng(4)
     x = 30 * np.exp(np.cumsum(rng.normal(0, 0.02, 200)))
-    h, l = x * 1.01, x * 0.99
+    h, lo = x * 1.01, x * 0.99
     for conv in ("pandas", "talib"):
         r = fq.stream.RSI(14, convention=conv)
-        assert np.array_equal([r.update(v) for v in x], IND.rsi(x, 14, convention=conv), equal_nan=True)
+        assert np.array_equal(
+            [r.update(v) for v in x], IND.rsi(x, 14, convention=conv), equal_nan=True
+        )
         b = fq.stream.Bollinger(20, 2.0, convention=conv)
         got = np.array([b.update(v) for v in x]).T
-        assert np.array_equal(got, np.array(IND.bollinger(x, 20, 2.0, convention=conv)), equal_nan=True)
+        assert np.array_equal(
+            got, np.array(IND.bollinger(x, 20, 2.0, convention=conv)), equal_nan=True
+        )
         m = fq.stream.MACD(convention=conv)
         m.warm(x[:150])
         got = np.array([m.update(v) for v in x[150:]]).T
         assert np.array_equal(got, np.array(IND.macd(x, convention=conv))[:, 150:], equal_nan=True)
         a = fq.stream.ATR(14, convention=conv)
-        got = np.array([a.update(c, hi, lo) for c, hi, lo in zip(x, h, l, strict=True)])
-        assert np.array_equal(got, IND.atr(h, l, x, 14, convention=conv), equal_nan=True)
+        got = np.array([a.update(c, hi, lo) for c, hi, lo in zip(x, h, lo, strict=True)])
+        assert np.array_equal(got, IND.atr(h, lo, x, 14, convention=conv), equal_nan=True)
     e, s = fq.stream.EMA(10), fq.stream.SMA(10)
     assert np.array_equal([e.update(v) for v in x], IND.ema(x, 10), equal_nan=True)
     assert s.peek(1.0) == 1.0 and np.array_equal([s.update(v) for v in x], IND.sma(x, 10))

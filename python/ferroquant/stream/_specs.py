@@ -93,8 +93,10 @@ class Indicator:
             return _decay(2 / (p[0] + 1), tolerance) + int(p[0])
         if self.name == "macd":
             slow, signal = max(p[0], p[1]), p[2]
-            return _decay(2 / (slow + 1), tolerance) + _decay(2 / (signal + 1), tolerance) + int(
-                slow + signal
+            return (
+                _decay(2 / (slow + 1), tolerance)
+                + _decay(2 / (signal + 1), tolerance)
+                + int(slow + signal)
             )
         # Wilder smoothing (RSI talib, ATR, NATR): alpha = 1 / period after a period-long seed.
         return _decay(1 / p[0], tolerance) + int(p[0]) + 1

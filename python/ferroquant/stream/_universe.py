@@ -20,7 +20,7 @@ from ferroquant.errors import (
     ShapeError,
     UnknownSymbolError,
 )
-from ferroquant.stream._specs import Indicator, needs_high_low, parse_indicators
+from ferroquant.stream._specs import needs_high_low, parse_indicators
 
 __all__ = ["Stream", "Tick"]
 
@@ -35,7 +35,9 @@ class Tick:
 
     __slots__ = ("names", "symbols", "values")
 
-    def __init__(self, values: NDArray[np.float64], names: tuple[str, ...], symbols: tuple[str, ...]):
+    def __init__(
+        self, values: NDArray[np.float64], names: tuple[str, ...], symbols: tuple[str, ...]
+    ):
         self.values = values
         self.names = names
         self.symbols = symbols
@@ -62,7 +64,9 @@ class Tick:
         """A pandas DataFrame indexed by symbol (imports pandas)."""
         import pandas as pd
 
-        return pd.DataFrame(self.values, index=pd.Index(self.symbols, name="symbol"), columns=self.names)
+        return pd.DataFrame(
+            self.values, index=pd.Index(self.symbols, name="symbol"), columns=self.names
+        )
 
     def __repr__(self) -> str:
         return f"Tick({len(self.symbols)} symbols x {list(self.names)})"
@@ -169,9 +173,7 @@ class Stream:
         )
 
     # -- updates -------------------------------------------------------------------------------
-    def update(
-        self, close: Any, *, high: Any = None, low: Any = None, out: Any = None
-    ) -> Tick:
+    def update(self, close: Any, *, high: Any = None, low: Any = None, out: Any = None) -> Tick:
         """Commits one bar per symbol and returns every output for every symbol.
 
         ``close`` (and ``high``/``low`` for ATR) is a 1-D array in :attr:`symbols` order or a
@@ -186,14 +188,14 @@ class Stream:
 
     def _advance(self, close: Any, high: Any, low: Any, out: Any, commit: bool) -> Tick:
         c = self._vector(close, "close")
-        h = l = None
+        h = lo = None
         if self._hl:
             if high is None or low is None:
                 raise InvalidParameterError(
                     f"{[i.text for i in self._indicators if i.name in ('atr', 'natr')]} read highs "
                     "and lows: pass update(close, high=..., low=...)"
                 )
-            h, l = self._vector(high, "high"), self._vector(low, "low")
+            h, lo = self._vector(high, "high"), self._vector(low, "low")
         if out is None:
             out = np.empty((len(self._symbols), len(self._names)))
         elif (
@@ -207,9 +209,9 @@ class Stream:
                 f"{(len(self._symbols), len(self._names))}"
             )
         try:
-            self._core.update(c, h, l, out, commit, _requested.get())
+            self._core.update(c, h, lo, out, commit, _requested.get())
         except NonFiniteError:
-            raise self._name_infinite(c, h, l) from None
+            raise self._name_infinite(c, h, lo) from None
         return Tick(out, self._names, self._symbols)
 
     def _vector(self, values: Any, name: str) -> NDArray[np.float64]:
@@ -280,16 +282,18 @@ class Stream:
 
     def _warm(self, close: Any, high: Any, low: Any) -> NDArray[np.float64]:
         c = _panel(close, "close", len(self._symbols))
-        h = l = None
+        h = lo = None
         if self._hl:
             if high is None or low is None:
                 raise InvalidParameterError("ATR/NATR need high= and low= history panels")
-            h, l = _panel(high, "high", len(c)), _panel(low, "low", len(c))
-            if h.shape != c.shape or l.shape != c.shape:
-                raise ShapeError(f"high, low and close panels differ in shape: {h.shape}, {c.shape}")
+            h, lo = _panel(high, "high", len(c)), _panel(low, "low", len(c))
+            if h.shape != c.shape or lo.shape != c.shape:
+                raise ShapeError(
+                    f"high, low and close panels differ in shape: {h.shape}, {c.shape}"
+                )
         last = np.full((len(self._symbols), len(self._names)), np.nan)
         try:
-            self._core.warm(c, h, l, last, _requested.get())
+            self._core.warm(c, h, lo, last, _requested.get())
         except NonFiniteError as e:
             raise NonFiniteError(f"{e} (asset = position in Stream.symbols)") from None
         return last
@@ -344,7 +348,9 @@ class Stream:
             Truncated, corrupted, foreign or incompatible bytes.
         """
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise CheckpointError(f"expected bytes from Stream.checkpoint(), got {type(data).__name__}")
+            raise CheckpointError(
+                f"expected bytes from Stream.checkpoint(), got {type(data).__name__}"
+            )
         header, core = _core.StreamCore.restore(bytes(data))
         try:
             meta = json.loads(header)

@@ -5,7 +5,7 @@ use super::run::{compute, inline, to_pyerr};
 use crate::convention::Convention;
 use crate::error::Error;
 use crate::stream::{decode, encode, Spec, Stream, Tick};
-use numpy::{PyReadonlyArray1, PyUntypedArrayMethods, PyReadonlyArray2, PyReadwriteArray2};
+use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -132,9 +132,9 @@ impl StreamCore {
             slice(&high, "high")?,
             slice(&low, "low")?,
         );
-        let out = out.as_slice_mut().map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err("out must be C-contiguous")
-        })?;
+        let out = out
+            .as_slice_mut()
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("out must be C-contiguous"))?;
         let cells = self.inner.len() * self.inner.outputs() * CELLS_PER_OUTPUT;
         let parallel = !inline(cells);
         let inner = &mut self.inner;
@@ -170,9 +170,9 @@ impl StreamCore {
         }
         let close = Some(close);
         let (c, h, l) = (contiguous(&close)?, contiguous(&high)?, contiguous(&low)?);
-        let last = last.as_slice_mut().map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err("last must be C-contiguous")
-        })?;
+        let last = last
+            .as_slice_mut()
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err("last must be C-contiguous"))?;
         let cells = c.len() * self.inner.outputs() * CELLS_PER_OUTPUT;
         let parallel = !inline(cells);
         let inner = &mut self.inner;
@@ -188,7 +188,9 @@ impl StreamCore {
 
     /// Appends the symbols (and states) of another core of the same indicators.
     fn extend(&mut self, py: Python<'_>, other: PyRef<'_, StreamCore>) -> PyResult<()> {
-        self.inner.extend(&other.inner).map_err(|e| to_pyerr(py, &e))
+        self.inner
+            .extend(&other.inner)
+            .map_err(|e| to_pyerr(py, &e))
     }
 
     /// Removes the symbols at these positions.

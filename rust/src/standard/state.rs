@@ -49,6 +49,19 @@ impl Series {
     }
 }
 
+impl Series {
+    /// [`Series::step`] for a bar whose windows are full and NaN-free (`x[t - LONG..=t]` valid):
+    /// the fast path's operations on one lane, which give the same bits without the NaN and
+    /// count bookkeeping. A stream calls it on its recent history.
+    #[inline]
+    pub(crate) fn step_full(&mut self, x: &[f64], t: usize) -> [f64; OUTPUTS] {
+        let mut f = Fast::<f64>::load(std::slice::from_ref(self));
+        let raw = super::step::fast_step(&mut f, &x[t - LONG..=t], &[x], t);
+        f.store(std::slice::from_mut(self), t);
+        super::step::finish(raw)
+    }
+}
+
 /// The full-window state of `L::LANES` series, one lane each (structure of arrays).
 #[derive(Clone, Copy)]
 pub(super) struct Fast<L> {

@@ -290,7 +290,9 @@ fn get_node(r: &mut Reader<'_>, node: &mut Node) -> Result<()> {
 pub fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
     let header_len = u32::try_from(header.len()).map_err(|_| bad("the header is too large"))?;
     let per_symbol = stream.inputs * stream.keep * 8 + stream.specs.len() * 4 * 112 + 8;
-    let mut w = Writer(Vec::with_capacity(64 + header.len() + stream.n * per_symbol));
+    let mut w = Writer(Vec::with_capacity(
+        64 + header.len() + stream.n * per_symbol,
+    ));
     w.0.extend_from_slice(MAGIC);
     w.0.extend_from_slice(&FORMAT.to_le_bytes());
     w.0.extend_from_slice(&header_len.to_le_bytes());
@@ -302,7 +304,7 @@ pub fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
     w.usize(stream.n);
     let (block, ns) = (stream.inputs * stream.cap, stream.specs.len());
     for i in 0..stream.n {
-        let len = stream.len[i] as usize;
+        let len = stream.len[i].len as usize;
         let m = len.min(stream.keep);
         w.usize(m);
         for k in 0..stream.inputs {
@@ -360,7 +362,10 @@ pub fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Stream)> {
     for i in 0..n {
         let m = r.usize()?;
         if m > stream.keep {
-            return Err(bad(format!("symbol {i} holds {m} bars, at most {} expected", stream.keep)));
+            return Err(bad(format!(
+                "symbol {i} holds {m} bars, at most {} expected",
+                stream.keep
+            )));
         }
         for k in 0..stream.inputs {
             let buf = &mut stream.hist[i * block + k * stream.cap..][..m];
@@ -368,7 +373,14 @@ pub fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Stream)> {
                 *v = r.f64()?;
             }
         }
-        stream.len[i] = m as u32;
+        // The streak is capped at the capacity, and only "more than LONG" matters: the stored
+        // bars tell it exactly where they are fewer than `keep`, and enough where they are not.
+        let close = &stream.hist[i * block..][..m];
+        let streak = close.iter().rev().take_while(|v| !v.is_nan()).count();
+        stream.len[i] = super::Fill {
+            len: m as u32,
+            streak: streak as u32,
+        };
         for node in &mut stream.nodes[i * ns..(i + 1) * ns] {
             get_node(&mut r, node)?;
         }

@@ -17,8 +17,8 @@ mod spec;
 mod tests;
 
 pub use codec::{decode, encode};
-pub(crate) use spec::{Bars, Node};
 pub use spec::Spec;
+pub(crate) use spec::{Bars, Node};
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -40,10 +40,18 @@ pub struct Stream {
     n: usize,
     /// `n` blocks of `inputs * cap` values: each symbol's close, high and low buffers.
     hist: Vec<f64>,
-    /// Bars in each symbol's buffers.
-    len: Vec<u32>,
+    /// How full each symbol's buffers are.
+    len: Vec<Fill>,
     /// `n` blocks of `specs.len()` states.
     nodes: Vec<Node>,
+}
+
+/// Bars in a symbol's buffers, and how many of the latest closes are valid (counted up to the
+/// buffer capacity): the fused standard kernel takes its fast path once its windows hold no NaN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Fill {
+    pub(crate) len: u32,
+    pub(crate) streak: u32,
 }
 
 /// The new bar of every symbol (`high`/`low` empty when no indicator reads them).
@@ -122,7 +130,7 @@ impl Stream {
     pub fn add(&mut self, k: usize) {
         self.n += k;
         self.hist.resize(self.n * self.inputs * self.cap, f64::NAN);
-        self.len.resize(self.n, 0);
+        self.len.resize(self.n, Fill::default());
         for _ in 0..k {
             self.nodes.extend(self.specs.iter().map(Spec::node));
         }
@@ -227,7 +235,7 @@ impl Stream {
         let layout = self.layout();
         let specs = &self.specs;
         let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
-        let work = |(c, (((hist, len), nodes), out)): Item<'_, &mut [u32]>| {
+        let work = |(c, (((hist, len), nodes), out)): Item<'_, &mut [Fill]>| {
             let mut scratch = Vec::new();
             for (i, len) in len.iter_mut().enumerate() {
                 let s = c * CHUNK + i;
@@ -244,8 +252,14 @@ impl Stream {
                 } else {
                     scratch.clear();
                     scratch.extend_from_slice(nodes);
+                    let before = *len;
                     layout.advance(specs, hist, len, &mut scratch, &bar, out);
-                    *len -= 1;
+                    // Dropping the last bar again leaves the buffer as it was (a compaction
+                    // keeps the same last bars).
+                    *len = Fill {
+                        len: len.len - 1,
+                        streak: before.streak,
+                    };
                 }
             }
         };
@@ -313,7 +327,7 @@ impl Stream {
         let layout = self.layout();
         let specs = &self.specs;
         let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
-        let work = |(s, (((hist, len), nodes), out)): Item<'_, &mut u32>| {
+        let work = |(s, (((hist, len), nodes), out)): Item<'_, &mut Fill>| {
             for t in 0..n_bars {
                 let p = s * n_bars + t;
                 let bar = [
@@ -371,12 +385,12 @@ impl Layout {
         self,
         specs: &[Spec],
         hist: &mut [f64],
-        len: &mut u32,
+        fill: &mut Fill,
         nodes: &mut [Node],
         bar: &[f64; 3],
         out: &mut [f64],
     ) {
-        let mut l = *len as usize;
+        let mut l = fill.len as usize;
         if l == self.cap {
             // Keep the last `keep` bars: see the module docs for why that preserves the bits.
             for i in 0..self.inputs {
@@ -389,7 +403,15 @@ impl Layout {
             hist[i * self.cap + l] = v;
         }
         l += 1;
-        *len = l as u32;
+        let streak = if bar[0].is_nan() {
+            0
+        } else {
+            (fill.streak + 1).min(self.cap as u32)
+        };
+        *fill = Fill {
+            len: l as u32,
+            streak,
+        };
         let close = &hist[..l];
         let (high, low) = if self.inputs == 3 {
             (
@@ -404,6 +426,7 @@ impl Layout {
             high,
             low,
             t: l - 1,
+            valid_run: streak as usize,
         };
         let mut o = 0;
         for (node, spec) in nodes.iter_mut().zip(specs) {

@@ -74,19 +74,26 @@ impl Spec {
             Spec::Sma {
                 period,
                 min_periods,
-            } => check_window(period, min_periods),
+            } => {
+                check_at_least("period", period, 1)?;
+                check_window(period, min_periods)
+            }
             Spec::Ema { period, .. } => check_at_least("period", period, 1),
             Spec::Rsi {
                 period,
                 min_periods,
                 ..
-            } => check_window(period, min_periods),
+            } => {
+                check_at_least("period", period, 1)?;
+                check_window(period, min_periods)
+            }
             Spec::Bollinger {
                 period,
                 k,
                 ddof,
                 min_periods,
             } => {
+                check_at_least("period", period, 1)?;
                 check_window(period, min_periods)?;
                 check_finite_param("k", k)?;
                 if ddof >= period && period > 1 {
@@ -165,6 +172,8 @@ pub(crate) struct Bars<'a> {
     pub high: &'a [f64],
     pub low: &'a [f64],
     pub t: usize,
+    /// Consecutive valid closes ending at `t` (counted up to the buffer's capacity).
+    pub valid_run: usize,
 }
 
 impl Node {
@@ -173,7 +182,14 @@ impl Node {
     pub(crate) fn step(&mut self, spec: &Spec, b: &Bars<'_>, out: &mut [f64]) {
         let (x, t) = (b.close, b.t);
         match (self, spec) {
-            (Node::Standard(s), _) => out.copy_from_slice(&s.step(x, t)),
+            (Node::Standard(s), _) => {
+                let v = if b.valid_run > crate::standard::LONG {
+                    s.step_full(x, t)
+                } else {
+                    s.step(x, t)
+                };
+                out.copy_from_slice(&v);
+            }
             (
                 Node::Sma(w),
                 &Spec::Sma {

@@ -143,7 +143,10 @@ fn stream_equals_batch_bit_for_bit_with_peek_and_checkpoints() {
         s.update(tick, &mut peeked, false, t % 2 == 0).unwrap();
         s.update(tick, &mut out, true, t % 3 == 0).unwrap();
         assert!(same(&out, &peeked), "peek differs at bar {t}");
-        assert!(same(&out, &want.concat()), "bar {t}: stream differs from batch");
+        assert!(
+            same(&out, &want.concat()),
+            "bar {t}: stream differs from batch"
+        );
         if t % 37 == 5 {
             let bytes = encode(&s, b"hdr").unwrap();
             let (header, restored) = decode(&bytes).unwrap();
