@@ -4,7 +4,7 @@
 use super::run::{compute, inline, to_pyerr};
 use crate::convention::Convention;
 use crate::error::Error;
-use crate::stream::{decode, encode, Spec, Stream, Tick};
+use crate::stream::{decode, Spec, Stream, Tick};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -199,8 +199,11 @@ impl StreamCore {
     }
 
     /// The checkpoint bytes, carrying `header`.
-    fn checkpoint<'py>(&self, py: Python<'py>, header: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = encode(&self.inner, header).map_err(|e| to_pyerr(py, &e))?;
+    fn checkpoint<'py>(&mut self, py: Python<'py>, header: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self
+            .inner
+            .checkpoint(header)
+            .map_err(|e| to_pyerr(py, &e))?;
         Ok(PyBytes::new(py, &bytes))
     }
 

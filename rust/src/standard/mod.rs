@@ -50,7 +50,11 @@ use crate::panel::{for_each_block, Input, Output};
 use driver::run1_avx2;
 use driver::{advance, run4};
 use scalar::{FinishEach, Scalar};
+#[cfg(target_arch = "x86_64")]
+pub(crate) use state::Fast;
 pub(crate) use state::Series;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use step::{fast_step_by, finish, Closes};
 
 const SHORT: usize = 20;
 pub(crate) const LONG: usize = 50;

@@ -64,19 +64,19 @@ impl Series {
 
 /// The full-window state of `L::LANES` series, one lane each (structure of arrays).
 #[derive(Clone, Copy)]
-pub(super) struct Fast<L> {
+pub(crate) struct Fast<L> {
     /// Run of identical prices: shared by the 20- and 50-bar windows, which see the same values.
-    pub(super) run: L,
-    pub(super) last: L,
-    pub(super) w20: Sum1<L>,
-    pub(super) bb: Sum2<L>,
-    pub(super) w50: Sum1<L>,
-    pub(super) g_run: L,
-    pub(super) g_last: L,
-    pub(super) gains: Sum1<L>,
-    pub(super) l_run: L,
-    pub(super) l_last: L,
-    pub(super) losses: Sum1<L>,
+    pub(crate) run: L,
+    pub(crate) last: L,
+    pub(crate) w20: Sum1<L>,
+    pub(crate) bb: Sum2<L>,
+    pub(crate) w50: Sum1<L>,
+    pub(crate) g_run: L,
+    pub(crate) g_last: L,
+    pub(crate) gains: Sum1<L>,
+    pub(crate) l_run: L,
+    pub(crate) l_last: L,
+    pub(crate) losses: Sum1<L>,
 }
 
 #[inline(always)]
@@ -128,7 +128,7 @@ pub(super) fn put2<L: Lane>(v: &mut Sum2<L>, i: usize, s: Sum2<f64>) {
 impl<L: Lane> Fast<L> {
     /// Lanes from the states of `L::LANES` series whose windows are all full.
     #[inline(always)]
-    pub(super) fn load(s: &[Series]) -> Self {
+    pub(crate) fn load(s: &[Series]) -> Self {
         Fast {
             run: gather(|i| s[i].w20.run),
             last: gather(|i| s[i].w20.last),
@@ -153,7 +153,7 @@ impl<L: Lane> Fast<L> {
     /// Writes the lanes back into the series states, whose counts are those of bar `t`'s windows
     /// (see [`counts`]).
     #[inline(always)]
-    pub(super) fn store(&self, s: &mut [Series], t: usize) {
+    pub(crate) fn store(&self, s: &mut [Series], t: usize) {
         let c = counts(t);
         for (i, s) in s.iter_mut().enumerate().take(L::LANES) {
             set_count(&mut s.w20, c.c20);

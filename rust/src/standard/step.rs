@@ -21,13 +21,13 @@ fn n_inv<L: Lane>(count: usize) -> (L, L) {
 /// What a bar's outputs are made of: SMA 20, SMA 50, `M2` of the 20-bar window, and the sums of
 /// the gains and losses of the RSI window. They do not feed back into the state, so [`finish`] can
 /// turn them into outputs later (for one series, four bars at a time).
-pub(super) type Raw<L> = [L; 5];
+pub(crate) type Raw<L> = [L; 5];
 
 /// The six outputs from a bar's [`Raw`] values, by the operations of [`Series::step`].
 ///
 /// [`Series::step`]: super::state::Series::step
 #[inline(always)]
-pub(super) fn finish<L: Lane>(raw: Raw<L>) -> [L; OUTPUTS] {
+pub(crate) fn finish<L: Lane>(raw: Raw<L>) -> [L; OUTPUTS] {
     let [sma20, sma50, m2, g, l] = raw;
     let half = band(m2, L::splat(1.0 / (SHORT - 1) as f64), L::splat(K));
     [
@@ -62,14 +62,49 @@ pub(super) fn warm_mask<L: Lane>(t: usize, mut v: [L; OUTPUTS]) -> [L; OUTPUTS] 
 #[inline(always)]
 pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t: usize) -> Raw<L> {
     let win: &[L; LONG + 1] = win.try_into().expect("LONG + 1 closes");
+    fast_step_by(f, win, rows, t)
+}
+
+/// The closes `x[t - LONG..=t]` of a fast step: read by position on every bar, and as one array
+/// only for the rare recompute. A slice serves the batch paths; a stream gathers its lanes from
+/// the buffers of four symbols.
+pub(crate) trait Closes<L: Lane> {
+    /// The close at position `i` of the window (`LONG` is bar `t`).
+    fn at(&self, i: usize) -> L;
+    /// Runs `f` on the whole window.
+    fn with_all<R>(&self, f: impl FnOnce(&[L; LONG + 1]) -> R) -> R;
+}
+
+impl<L: Lane> Closes<L> for [L; LONG + 1] {
+    #[inline(always)]
+    fn at(&self, i: usize) -> L {
+        self[i]
+    }
+    #[inline(always)]
+    fn with_all<R>(&self, f: impl FnOnce(&[L; LONG + 1]) -> R) -> R {
+        f(self)
+    }
+}
+
+/// [`fast_step`] on any source of the window's closes.
+#[inline(always)]
+pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
+    f: &mut Fast<L>,
+    win: &C,
+    rows: &[&[f64]],
+    t: usize,
+) -> Raw<L> {
     let (n20, n50, n14) = (
         L::splat(SHORT as f64),
         L::splat(LONG as f64),
         L::splat(RSI as f64),
     );
     let (inv20, inv50) = (L::splat(1.0 / SHORT as f64), L::splat(1.0 / LONG as f64));
-    let (x_in, x20, x50) = (win[LONG], win[LONG - SHORT], win[0]);
-    let (d_in, d_out) = (x_in - win[LONG - 1], win[LONG - RSI] - win[LONG - RSI - 1]);
+    let (x_in, x20, x50) = (win.at(LONG), win.at(LONG - SHORT), win.at(0));
+    let (d_in, d_out) = (
+        x_in - win.at(LONG - 1),
+        win.at(LONG - RSI) - win.at(LONG - RSI - 1),
+    );
     // gain(d) and loss(d) of a valid change; they are +0 or positive, so |g| = g bit for bit.
     let (g_in, g_out) = (gain_of(d_in), gain_of(d_out));
     let (l_in, l_out) = (loss_of(d_in), loss_of(d_out));
@@ -94,14 +129,16 @@ pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t:
     ];
     if !L::all(ok[0] & ok[1] & ok[2] & ok[3] & ok[4]) {
         let inv = (inv20, inv50, L::splat(1.0 / RSI as f64));
-        recompute(
-            f,
-            &ok,
-            [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]],
-            inv,
-            rows,
-            t,
-        );
+        win.with_all(|win| {
+            recompute(
+                f,
+                &ok,
+                [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]],
+                inv,
+                rows,
+                t,
+            )
+        });
     }
 
     let sma20 = f.w20.mean(flat20, f.last, inv20);

@@ -286,8 +286,9 @@ fn get_node(r: &mut Reader<'_>, node: &mut Node) -> Result<()> {
     }
 }
 
-/// The checkpoint of `stream`, carrying the caller's `header` bytes.
-pub fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
+/// The checkpoint of a flushed `stream` (see [`Stream::checkpoint`]), carrying the caller's
+/// `header` bytes.
+pub(super) fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
     let header_len = u32::try_from(header.len()).map_err(|_| bad("the header is too large"))?;
     let per_symbol = stream.inputs * stream.keep * 8 + stream.specs.len() * 4 * 112 + 8;
     let mut w = Writer(Vec::with_capacity(

@@ -12,22 +12,27 @@
 //! bits for any thread count. Nothing is written before every input has been checked.
 
 mod codec;
+mod lanes;
 mod spec;
 #[cfg(test)]
 mod tests;
+mod tick;
 
-pub use codec::{decode, encode};
+pub use codec::decode;
+use codec::encode;
+pub(crate) use spec::Node;
 pub use spec::Spec;
-pub(crate) use spec::{Bars, Node};
 
 use crate::error::{Error, Result};
+use lanes::{Slot, GROUP};
 use rayon::prelude::*;
+use tick::{Ctx, Layout};
 
 /// Symbols per work item of a parallel update.
 const CHUNK: usize = 128;
 
 /// The states of a universe of symbols for a list of indicators.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Stream {
     specs: Vec<Spec>,
     n_out: usize,
@@ -44,7 +49,33 @@ pub struct Stream {
     len: Vec<Fill>,
     /// `n` blocks of `specs.len()` states.
     nodes: Vec<Node>,
+    /// One lane slot per group of four symbols (see [`lanes`]).
+    slots: Vec<Slot>,
+    /// `(spec position, output offset)` of the standard set, where groups run side by side.
+    lanes: Option<(usize, usize)>,
 }
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("specs", &self.specs)
+            .field("symbols", &self.n)
+            .field("keep", &self.keep)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A work item of an update: (chunk index, ((((history, fills), nodes), outputs), lane slots)).
+type Chunk<'a> = (
+    usize,
+    (
+        (
+            ((&'a mut [f64], &'a mut [Fill]), &'a mut [Node]),
+            &'a mut [f64],
+        ),
+        &'a mut [Slot],
+    ),
+);
 
 /// Bars in a symbol's buffers, and how many of the latest closes are valid (counted up to the
 /// buffer capacity): the fused standard kernel takes its fast path once its windows hold no NaN.
@@ -81,8 +112,15 @@ impl Stream {
         } else {
             1
         };
+        let lanes = specs
+            .iter()
+            .position(|s| *s == Spec::Standard)
+            .filter(|_| lanes::available())
+            .map(|at| (at, specs[..at].iter().map(Spec::outputs).sum()));
         let mut stream = Stream {
             n_out: specs.iter().map(Spec::outputs).sum(),
+            lanes,
+            slots: Vec::new(),
             specs,
             keep,
             cap: 2 * keep,
@@ -128,7 +166,9 @@ impl Stream {
 
     /// Appends `k` symbols that have seen no bar; the others are untouched.
     pub fn add(&mut self, k: usize) {
+        self.flush();
         self.n += k;
+        self.slots.resize_with(self.n.div_ceil(GROUP), lanes::empty);
         self.hist.resize(self.n * self.inputs * self.cap, f64::NAN);
         self.len.resize(self.n, Fill::default());
         for _ in 0..k {
@@ -138,6 +178,9 @@ impl Stream {
 
     /// Appends the symbols of `other`, a stream of the same indicators, with their states.
     pub fn extend(&mut self, other: &Stream) -> Result<()> {
+        self.flush();
+        let mut other = other.clone();
+        other.flush();
         if other.specs != self.specs {
             return Err(Error::param(
                 "other",
@@ -149,11 +192,13 @@ impl Stream {
         self.hist.extend_from_slice(&other.hist);
         self.len.extend_from_slice(&other.len);
         self.nodes.extend_from_slice(&other.nodes);
+        self.slots.resize_with(self.n.div_ceil(GROUP), lanes::empty);
         Ok(())
     }
 
     /// Removes the symbols at `indices` (distinct, any order); the others keep their state.
     pub fn remove(&mut self, indices: &[usize]) -> Result<()> {
+        self.flush();
         let mut drop = vec![false; self.n];
         for &i in indices {
             if i >= self.n || drop[i] {
@@ -185,6 +230,7 @@ impl Stream {
         self.hist.truncate(kept * block);
         self.len.truncate(kept);
         self.nodes.truncate(kept * ns);
+        self.slots.truncate(kept.div_ceil(GROUP));
         Ok(())
     }
 
@@ -232,43 +278,35 @@ impl Stream {
                 format!("{} values", out.len()),
             ));
         }
-        let layout = self.layout();
-        let specs = &self.specs;
-        let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
-        let work = |(c, (((hist, len), nodes), out)): Item<'_, &mut [Fill]>| {
-            let mut scratch = Vec::new();
-            for (i, len) in len.iter_mut().enumerate() {
-                let s = c * CHUNK + i;
-                let bar = [
-                    tick.close[s],
-                    tick.high.get(s).copied().unwrap_or(f64::NAN),
-                    tick.low.get(s).copied().unwrap_or(f64::NAN),
-                ];
-                let nodes = &mut nodes[i * ns..(i + 1) * ns];
-                let hist = &mut hist[i * block..(i + 1) * block];
-                let out = &mut out[i * n_out..(i + 1) * n_out];
-                if commit {
-                    layout.advance(specs, hist, len, nodes, &bar, out);
-                } else {
-                    scratch.clear();
-                    scratch.extend_from_slice(nodes);
-                    let before = *len;
-                    layout.advance(specs, hist, len, &mut scratch, &bar, out);
-                    // Dropping the last bar again leaves the buffer as it was (a compaction
-                    // keeps the same last bars).
-                    *len = Fill {
-                        len: len.len - 1,
-                        streak: before.streak,
-                    };
-                }
-            }
+        let ctx = Ctx {
+            layout: self.layout(),
+            specs: &self.specs,
+            block: self.inputs * self.cap,
+            ns: self.specs.len(),
+            n_out: self.n_out,
+            lanes: self.lanes,
         };
+        let work = |(c, ((((hist, fill), nodes), out), slots)): Chunk<'_>| {
+            tick::advance_chunk(
+                &ctx,
+                c * CHUNK,
+                hist,
+                fill,
+                nodes,
+                out,
+                slots,
+                &tick,
+                commit,
+            );
+        };
+        let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
         if parallel {
             self.hist
                 .par_chunks_mut(CHUNK * block)
                 .zip(self.len.par_chunks_mut(CHUNK))
                 .zip(self.nodes.par_chunks_mut(CHUNK * ns))
                 .zip(out.par_chunks_mut(CHUNK * n_out))
+                .zip(self.slots.par_chunks_mut(CHUNK / GROUP))
                 .enumerate()
                 .for_each(work);
         } else {
@@ -277,6 +315,7 @@ impl Stream {
                 .zip(self.len.chunks_mut(CHUNK))
                 .zip(self.nodes.chunks_mut(CHUNK * ns))
                 .zip(out.chunks_mut(CHUNK * n_out))
+                .zip(self.slots.chunks_mut(CHUNK / GROUP))
                 .enumerate()
                 .for_each(work);
         }
@@ -324,10 +363,11 @@ impl Stream {
                 format!("{} values", last.len()),
             ));
         }
+        self.flush();
         let layout = self.layout();
         let specs = &self.specs;
         let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
-        let work = |(s, (((hist, len), nodes), out)): Item<'_, &mut Fill>| {
+        let work = |(s, (((hist, len), nodes), out)): One<'_>| {
             for t in 0..n_bars {
                 let p = s * n_bars + t;
                 let bar = [
@@ -358,6 +398,33 @@ impl Stream {
         Ok(())
     }
 
+    /// Moves every group's lane state back into its symbols' nodes, which are then the whole
+    /// state (before the symbols are rearranged, and before a checkpoint).
+    pub(crate) fn flush(&mut self) {
+        if let Some((at, _)) = self.lanes {
+            let ns = self.specs.len();
+            for (g, slot) in self.slots.iter_mut().enumerate() {
+                let group =
+                    &mut self.nodes[g * GROUP * ns..((g + 1) * GROUP * ns).min(self.n * ns)];
+                lanes::unload(slot, group, ns, at);
+            }
+        }
+    }
+
+    /// The same stream without the lane path (every symbol on its own), for tests.
+    #[cfg(test)]
+    pub(crate) fn without_lanes(mut self) -> Self {
+        self.flush();
+        self.lanes = None;
+        self
+    }
+
+    /// The checkpoint bytes of the stream, carrying `header` (see [`encode`]).
+    pub fn checkpoint(&mut self, header: &[u8]) -> Result<Vec<u8>> {
+        self.flush();
+        encode(self, header)
+    }
+
     fn layout(&self) -> Layout {
         Layout {
             keep: self.keep,
@@ -367,72 +434,11 @@ impl Stream {
     }
 }
 
-/// A work item: (index, (((history, lengths), nodes), outputs)) of one symbol or chunk.
-type Item<'a, L> = (usize, (((&'a mut [f64], L), &'a mut [Node]), &'a mut [f64]));
-
-/// The shape of a symbol's history block.
-#[derive(Clone, Copy)]
-struct Layout {
-    keep: usize,
-    cap: usize,
-    inputs: usize,
-}
-
-impl Layout {
-    /// Appends `bar` (close, high, low) to a symbol's buffers and advances its nodes.
-    #[inline]
-    fn advance(
-        self,
-        specs: &[Spec],
-        hist: &mut [f64],
-        fill: &mut Fill,
-        nodes: &mut [Node],
-        bar: &[f64; 3],
-        out: &mut [f64],
-    ) {
-        let mut l = fill.len as usize;
-        if l == self.cap {
-            // Keep the last `keep` bars: see the module docs for why that preserves the bits.
-            for i in 0..self.inputs {
-                let buf = &mut hist[i * self.cap..(i + 1) * self.cap];
-                buf.copy_within(self.cap - self.keep.., 0);
-            }
-            l = self.keep;
-        }
-        for (i, &v) in bar.iter().enumerate().take(self.inputs) {
-            hist[i * self.cap + l] = v;
-        }
-        l += 1;
-        let streak = if bar[0].is_nan() {
-            0
-        } else {
-            (fill.streak + 1).min(self.cap as u32)
-        };
-        *fill = Fill {
-            len: l as u32,
-            streak,
-        };
-        let close = &hist[..l];
-        let (high, low) = if self.inputs == 3 {
-            (
-                &hist[self.cap..self.cap + l],
-                &hist[2 * self.cap..2 * self.cap + l],
-            )
-        } else {
-            (&[][..], &[][..])
-        };
-        let bars = Bars {
-            close,
-            high,
-            low,
-            t: l - 1,
-            valid_run: streak as usize,
-        };
-        let mut o = 0;
-        for (node, spec) in nodes.iter_mut().zip(specs) {
-            let k = spec.outputs();
-            node.step(spec, &bars, &mut out[o..o + k]);
-            o += k;
-        }
-    }
-}
+/// A work item of a warm-up: (symbol, (((history, fill), nodes), outputs)).
+type One<'a> = (
+    usize,
+    (
+        ((&'a mut [f64], &'a mut Fill), &'a mut [Node]),
+        &'a mut [f64],
+    ),
+);

@@ -1,0 +1,202 @@
+//! One bar for a chunk of symbols: each symbol's buffers, then its indicators, with groups of
+//! four symbols taking the lane path of the standard set where they can ([`super::lanes`]).
+
+use super::lanes::{self, Slot, GROUP};
+use super::spec::{Bars, Node, Spec};
+use super::{Fill, Tick};
+#[cfg(target_arch = "x86_64")]
+use crate::standard::OUTPUTS;
+
+/// The shape of a symbol's history block.
+#[derive(Clone, Copy)]
+pub(super) struct Layout {
+    pub(super) keep: usize,
+    pub(super) cap: usize,
+    pub(super) inputs: usize,
+}
+
+/// What every symbol of an update shares.
+pub(super) struct Ctx<'a> {
+    pub(super) layout: Layout,
+    pub(super) specs: &'a [Spec],
+    /// Values per symbol: history block, nodes, outputs.
+    pub(super) block: usize,
+    pub(super) ns: usize,
+    pub(super) n_out: usize,
+    /// `(spec position, output offset)` of the standard set when groups may run side by side.
+    pub(super) lanes: Option<(usize, usize)>,
+}
+
+impl Layout {
+    /// Appends `bar` (close, high, low) to a symbol's buffers.
+    #[inline]
+    pub(super) fn push(self, hist: &mut [f64], fill: &mut Fill, bar: &[f64; 3]) {
+        let mut l = fill.len as usize;
+        if l == self.cap {
+            // Keep the last `keep` bars: see the module docs for why that preserves the bits.
+            for i in 0..self.inputs {
+                let buf = &mut hist[i * self.cap..(i + 1) * self.cap];
+                buf.copy_within(self.cap - self.keep.., 0);
+            }
+            l = self.keep;
+        }
+        for (i, &v) in bar.iter().enumerate().take(self.inputs) {
+            hist[i * self.cap + l] = v;
+        }
+        let streak = if bar[0].is_nan() {
+            0
+        } else {
+            (fill.streak + 1).min(self.cap as u32)
+        };
+        *fill = Fill {
+            len: l as u32 + 1,
+            streak,
+        };
+    }
+
+    /// Advances a symbol's nodes by its latest bar (except the node at `skip`, advanced by the
+    /// lane path) and writes their outputs.
+    #[inline]
+    pub(super) fn step_nodes(
+        self,
+        specs: &[Spec],
+        hist: &[f64],
+        fill: Fill,
+        nodes: &mut [Node],
+        out: &mut [f64],
+        skip: Option<usize>,
+    ) {
+        let l = fill.len as usize;
+        let (high, low) = if self.inputs == 3 {
+            (
+                &hist[self.cap..self.cap + l],
+                &hist[2 * self.cap..2 * self.cap + l],
+            )
+        } else {
+            (&[][..], &[][..])
+        };
+        let bars = Bars {
+            close: &hist[..l],
+            high,
+            low,
+            t: l - 1,
+            valid_run: fill.streak as usize,
+        };
+        let mut o = 0;
+        for (j, (node, spec)) in nodes.iter_mut().zip(specs).enumerate() {
+            let k = spec.outputs();
+            if skip != Some(j) {
+                node.step(spec, &bars, &mut out[o..o + k]);
+            }
+            o += k;
+        }
+    }
+
+    /// Appends a bar and advances every node (the per-symbol path).
+    #[inline]
+    pub(super) fn advance(
+        self,
+        specs: &[Spec],
+        hist: &mut [f64],
+        fill: &mut Fill,
+        nodes: &mut [Node],
+        bar: &[f64; 3],
+        out: &mut [f64],
+    ) {
+        self.push(hist, fill, bar);
+        self.step_nodes(specs, hist, *fill, nodes, out, None);
+    }
+}
+
+/// The bar of symbol `s` (NaN high/low when the stream reads none).
+#[inline(always)]
+fn bar(tick: &Tick<'_>, s: usize) -> [f64; 3] {
+    [
+        tick.close[s],
+        tick.high.get(s).copied().unwrap_or(f64::NAN),
+        tick.low.get(s).copied().unwrap_or(f64::NAN),
+    ]
+}
+
+/// Advances the symbols `base..base + fill.len()` by one bar. With `commit == false` (peek) the
+/// nodes, lanes and buffer lengths are left as they were.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn advance_chunk(
+    ctx: &Ctx<'_>,
+    base: usize,
+    hist: &mut [f64],
+    fill: &mut [Fill],
+    nodes: &mut [Node],
+    out: &mut [f64],
+    slots: &mut [Slot],
+    tick: &Tick<'_>,
+    commit: bool,
+) {
+    let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
+    let mut scratch: Vec<Node> = Vec::new();
+    let mut g0 = 0;
+    while g0 < fill.len() {
+        let g = (fill.len() - g0).min(GROUP);
+        let mut before = [Fill::default(); GROUP];
+        for (i, b) in before.iter_mut().enumerate().take(g) {
+            let s = g0 + i;
+            *b = fill[s];
+            let h = &mut hist[s * block..(s + 1) * block];
+            ctx.layout.push(h, &mut fill[s], &bar(tick, base + s));
+        }
+        let slot = &mut slots[g0 / GROUP];
+        let mut slot_copy;
+        let group = &mut nodes[g0 * ns..(g0 + g) * ns];
+        let (group, slot) = if commit {
+            (group, slot)
+        } else {
+            scratch.clear();
+            scratch.extend_from_slice(group);
+            slot_copy = *slot;
+            (&mut scratch[..], &mut slot_copy)
+        };
+        let full = g == GROUP
+            && fill[g0..g0 + g]
+                .iter()
+                .all(|f| f.streak as usize > crate::standard::LONG);
+        let lanes = ctx.lanes.filter(|_| full);
+        #[cfg(target_arch = "x86_64")]
+        if let Some((at, off)) = lanes {
+            let closes: [&[f64]; GROUP] = std::array::from_fn(|i| {
+                let s = g0 + i;
+                &hist[s * block..][..fill[s].len as usize]
+            });
+            let mut o = [[0.0; OUTPUTS]; GROUP];
+            // SAFETY: `ctx.lanes` is set only where `lanes::available()` (AVX2) holds.
+            unsafe { lanes::step(slot, group, ns, at, closes, &mut o) };
+            for (i, v) in o.iter().enumerate() {
+                out[(g0 + i) * n_out + off..][..OUTPUTS].copy_from_slice(v);
+            }
+        }
+        if let (Some((at, _)), None) = (ctx.lanes, lanes) {
+            lanes::unload(slot, group, ns, at);
+        }
+        for i in 0..g {
+            let s = g0 + i;
+            ctx.layout.step_nodes(
+                ctx.specs,
+                &hist[s * block..(s + 1) * block],
+                fill[s],
+                &mut group[i * ns..(i + 1) * ns],
+                &mut out[s * n_out..(s + 1) * n_out],
+                lanes.map(|l| l.0),
+            );
+        }
+        if !commit {
+            for (f, b) in fill[g0..g0 + g].iter_mut().zip(before) {
+                // Dropping the bar again leaves the buffer as it was (a compaction keeps the
+                // same last bars).
+                *f = Fill {
+                    len: f.len - 1,
+                    streak: b.streak,
+                };
+            }
+        }
+        g0 += g;
+    }
+}
