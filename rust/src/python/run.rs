@@ -37,6 +37,27 @@ where
     outcome.map_err(|e| to_pyerr(py, &e))
 }
 
+/// [`compute`] for work that runs no parallel iterator (one thread asked for): the GIL is
+/// released and `f` runs on the calling thread, sparing the hand-off to a pool worker and back.
+pub fn compute_serial<T, F>(py: Python<'_>, cells: usize, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, Error> + Send,
+{
+    let guarded = move || match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(Error::Internal {
+            reason: panic_message(payload.as_ref()),
+        }),
+    };
+    let outcome = if inline(cells) {
+        guarded()
+    } else {
+        py.detach(guarded)
+    };
+    outcome.map_err(|e| to_pyerr(py, &e))
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         format!("panic: {s}")

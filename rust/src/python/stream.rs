@@ -1,7 +1,7 @@
 //! The universe stream as a Python class. Symbol names, output names and records live in Python
 //! (`ferroquant/stream/`); this class holds the Rust [`Stream`] and moves arrays in and out.
 
-use super::run::{compute, inline, to_pyerr};
+use super::run::{compute, compute_serial, inline, to_pyerr};
 use crate::convention::Convention;
 use crate::error::Error;
 use crate::stream::{decode, Spec, Stream, Tick};
@@ -136,16 +136,21 @@ impl StreamCore {
             .as_slice_mut()
             .map_err(|_| pyo3::exceptions::PyValueError::new_err("out must be C-contiguous"))?;
         let cells = self.inner.len() * self.inner.outputs() * CELLS_PER_OUTPUT;
-        let parallel = !inline(cells);
+        let parallel = !inline(cells) && crate::pool::resolve(threads) > 1;
         let inner = &mut self.inner;
-        compute(py, threads, cells, move || {
+        let work = move || {
             let tick = Tick {
                 close: c,
                 high: h,
                 low: l,
             };
             inner.update(tick, out, commit, parallel)
-        })
+        };
+        if parallel {
+            compute(py, threads, cells, work)
+        } else {
+            compute_serial(py, cells, work)
+        }
     }
 
     /// Feeds `(n_symbols, n_bars)` panels of history; the last bar's outputs go into `last`.

@@ -28,6 +28,13 @@ use lanes::{Slot, GROUP};
 use rayon::prelude::*;
 use tick::{Ctx, Layout};
 
+/// Capacity of a symbol's buffer holding `keep` bars: a compaction copies `keep` values every
+/// `cap - keep` bars; a small margin keeps the buffers (most of a stream's memory) compact, as
+/// the cache lines an update touches are what it costs.
+fn capacity(keep: usize) -> usize {
+    keep.next_multiple_of(8) + 8.max(keep / 4)
+}
+
 /// Symbols per work item of a parallel update.
 const CHUNK: usize = 128;
 
@@ -36,8 +43,7 @@ const CHUNK: usize = 128;
 pub struct Stream {
     specs: Vec<Spec>,
     n_out: usize,
-    /// Bars each buffer must hold after a compaction, and its capacity (twice that: compaction
-    /// copies `keep` values once every `keep` bars).
+    /// Bars each buffer must hold after a compaction, and its capacity (see [`capacity`]).
     keep: usize,
     cap: usize,
     /// 1 (close) or 3 (close, high, low).
@@ -123,7 +129,7 @@ impl Stream {
             slots: Vec::new(),
             specs,
             keep,
-            cap: 2 * keep,
+            cap: capacity(keep),
             inputs,
             n: 0,
             hist: Vec::new(),

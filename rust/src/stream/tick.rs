@@ -176,7 +176,11 @@ pub(super) fn advance_chunk(
         if let (Some((at, _)), None) = (ctx.lanes, lanes) {
             lanes::unload(slot, group, ns, at);
         }
+        let skip = lanes.map(|l| l.0);
         for i in 0..g {
+            if ns == 1 && skip.is_some() {
+                break; // the lane path advanced the only indicator
+            }
             let s = g0 + i;
             ctx.layout.step_nodes(
                 ctx.specs,
@@ -184,7 +188,7 @@ pub(super) fn advance_chunk(
                 fill[s],
                 &mut group[i * ns..(i + 1) * ns],
                 &mut out[s * n_out..(s + 1) * n_out],
-                lanes.map(|l| l.0),
+                skip,
             );
         }
         if !commit {
