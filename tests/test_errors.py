@@ -14,6 +14,7 @@ BUILTIN_BASE = {
     "EmptyInputError": ValueError,
     "ThreadPoolError": RuntimeError,
     "InternalError": RuntimeError,
+    "CheckpointError": ValueError,
 }
 
 
