@@ -124,6 +124,7 @@ class Stream:
         self._index = {s: i for i, s in enumerate(symbols)}
         self._names = tuple(o for ind in self._indicators for o in ind.outputs)
         self._hl = needs_high_low(self._indicators)
+        self._shape = (len(symbols), len(self._names))
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -197,17 +198,14 @@ class Stream:
                 )
             h, lo = self._vector(high, "high"), self._vector(low, "low")
         if out is None:
-            out = np.empty((len(self._symbols), len(self._names)))
+            out = np.empty(self._shape)
         elif (
             type(out) is not np.ndarray
-            or out.dtype != _F64
-            or out.shape != (len(self._symbols), len(self._names))
+            or out.dtype is not _F64
+            or out.shape != self._shape
             or not out.flags.c_contiguous
         ):
-            raise ShapeError(
-                f"out must be a C-contiguous float64 array of shape "
-                f"{(len(self._symbols), len(self._names))}"
-            )
+            raise ShapeError(f"out must be a C-contiguous float64 array of shape {self._shape}")
         try:
             self._core.update(c, h, lo, out, commit, _requested.get())
         except NonFiniteError:
@@ -216,7 +214,7 @@ class Stream:
 
     def _vector(self, values: Any, name: str) -> NDArray[np.float64]:
         if type(values) is np.ndarray and values.dtype is _F64 and values.ndim == 1:
-            if len(values) != len(self._symbols):
+            if values.shape[0] != self._shape[0]:
                 raise ShapeError(
                     f"{name} has {len(values)} values but the stream has "
                     f"{len(self._symbols)} symbols; pass one value per symbol in Stream.symbols "
