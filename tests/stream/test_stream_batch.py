@@ -200,3 +200,23 @@ def test_single_series_classes_equal_batch() -> None:
     std.restore(std.checkpoint())
     assert std.update(x[-1]).sma20 == IND.standard(np.append(x, x[-1])).sma20[-1]
     assert pickle.loads(pickle.dumps(std.checkpoint())) == std.checkpoint()
+
+
+def test_from_history_takes_a_sample_panel_and_a_wide_frame() -> None:
+    import pandas as pd
+
+    from ferroquant.sample import load_sample
+
+    panel = load_sample()
+    s = Stream.from_history(panel, ["standard", "atr(14)"])
+    assert s.symbols == tuple(panel.symbols)
+    want = IND.standard(panel.close)
+    tick = s.peek(panel.close[:, -1], high=panel.high[:, -1], low=panel.low[:, -1])
+    assert tick.values.shape == (len(panel.symbols), 7)
+    ext = [np.concatenate([a, a[:, -1:]], axis=1) for a in (panel.high, panel.low, panel.close)]
+    assert np.array_equal(tick["atr14"], IND.atr(*ext, 14)[:, -1], equal_nan=True)
+    frame = pd.DataFrame(panel.close[:5, :-1].T, index=panel.dates[:-1], columns=panel.symbols[:5])
+    w = Stream.from_history(frame, "standard")
+    tick = w.update(panel.close[:5, -1])
+    assert np.array_equal(tick.values, np.stack([c[:5, -1] for c in want], axis=1), equal_nan=True)
+    assert w.symbols == tuple(panel.symbols[:5])
