@@ -81,7 +81,7 @@ class ValidationError(FerroquantError, ValueError):
 
 
 class CheckpointError(FerroquantError, ValueError):
-    """Checkpoint bytes are corrupt, truncated, of another version or not a ferroquant checkpoint."""
+    """Checkpoint bytes are corrupt, truncated, of another version or not from ferroquant."""
 
 
 class StoreError(FerroquantError, RuntimeError):

@@ -28,6 +28,8 @@ class Panel:
     low: NDArray[np.float64]
     close: NDArray[np.float64]
     volume: NDArray[np.float64]
+    adj_close: NDArray[np.float64] | None = None
+    """Adjusted closes (splits and dividends) when known, same shape; ``None`` otherwise."""
 
     @property
     def shape(self) -> tuple[int, int]:
