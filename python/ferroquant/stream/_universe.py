@@ -181,6 +181,22 @@ class Stream:
         mapping ``symbol -> value`` (symbols left out have no bar: NaN). ``out`` may be a
         C-contiguous float64 array of shape ``(n_symbols, n_outputs)`` to reuse.
         """
+        if (
+            out is None
+            and high is None
+            and type(close) is np.ndarray
+            and close.dtype is _F64
+            and close.shape == self._shape[:1]
+            and not self._hl
+            and close.flags.c_contiguous
+        ):
+            # The common live call: one contiguous float64 vector, fresh outputs.
+            out = np.empty(self._shape)
+            try:
+                self._core.update(close, None, None, out, True, _requested.get())
+            except NonFiniteError:
+                raise self._name_infinite(close, None, None) from None
+            return Tick(out, self._names, self._symbols)
         return self._advance(close, high, low, out, commit=True)
 
     def peek(self, close: Any, *, high: Any = None, low: Any = None) -> Tick:
