@@ -278,3 +278,35 @@ fn corrupt_checkpoints_are_refused() {
         assert_eq!(e.kind(), "CheckpointError");
     }
 }
+
+#[test]
+fn hostile_magnitudes_take_the_recompute_paths_and_stay_exact() {
+    // Four NaN-free series (one lane group) jumping between 1e6 and 1e-6 scales: every rounding
+    // test fails now and then, so the lanes' recompute and exact two-pass fallbacks run.
+    let (n, bars) = (4, 400);
+    let mut c = Vec::with_capacity(n * bars);
+    for i in 0..n {
+        for t in 0..bars {
+            let scale = if (t / (37 + 11 * i)) % 2 == 0 {
+                1e6
+            } else {
+                1e-6
+            };
+            c.push(scale * (1.0 + 0.01 * ((t * 7 + i * 3) % 13) as f64));
+        }
+    }
+    let expected = batch(&c, &c, &c, n, bars);
+    let mut s = Stream::new(vec![Spec::Standard], n).unwrap();
+    let mut out = vec![0.0; n * 6];
+    for (t, want) in expected.iter().enumerate() {
+        let x = column(&c, n, bars, t);
+        let tick = Tick {
+            close: &x,
+            high: &[],
+            low: &[],
+        };
+        s.update(tick, &mut out, true, false).unwrap();
+        let want: Vec<f64> = want.iter().flat_map(|w| w[..6].to_vec()).collect();
+        assert!(same(&out, &want), "bar {t}");
+    }
+}
