@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ferroquant.store import Bars, Store
+from ferroquant.store._runs import load_runs
 
 
 def make_bars(
@@ -31,13 +33,27 @@ def make_bars(
 
 
 def assert_stats_consistent(store: Store) -> None:
-    """``bar_stats`` (kept incrementally by every write) equals a recount from the blocks."""
+    """``bar_stats`` (kept incrementally by every write) equals a recount from the blocks and
+    the tails, and every tail holds only days after its symbol's blocks."""
     with store.reader() as c:
         kept = c.execute("SELECT * FROM bar_stats ORDER BY symbol_id").fetchall()
-        recount = c.execute(
-            "SELECT b.symbol_id, t.n, t.first_day, b.last_day, b.last_close FROM "
-            "(SELECT symbol_id, sum(n) AS n, min(first_day) AS first_day, max(block) AS block "
-            "FROM bar_blocks GROUP BY symbol_id) t JOIN bar_blocks b "
-            "ON b.symbol_id = t.symbol_id AND b.block = t.block ORDER BY b.symbol_id"
-        ).fetchall()
+        blocks = c.execute("SELECT symbol_id, days, bars FROM bar_blocks ORDER BY 1").fetchall()
+        runs = load_runs(c, "bar_tail", None, 6, -(2**31), 2**31 - 1)
+    by_symbol: dict[int, list[tuple[NDArray[np.int32], NDArray[np.float64]]]] = {}
+    for sid, days, bars in blocks:
+        parts = by_symbol.setdefault(sid, [])
+        parts.append((np.frombuffer(days, np.int32), np.frombuffer(bars).reshape(-1, 6)))
+    for r in runs.values():
+        assert r.mask.any(axis=(1, 2)).all()  # no empty symbol rows are kept
+        for sid in r.sids.tolist():
+            _, _, d, v = r.cells(r.sids == sid)
+            by_symbol.setdefault(sid, []).append((d, v))
+    recount = []
+    for sid, ps in sorted(by_symbol.items()):
+        days = np.concatenate([p[0] for p in ps])
+        assert (np.diff(days) > 0).all(), sid  # the tail follows the blocks
+        close = np.concatenate([p[1] for p in ps])[-1, 3]
+        recount.append(
+            (sid, days.size, int(days[0]), int(days[-1]), None if np.isnan(close) else close)
+        )
     assert kept == recount

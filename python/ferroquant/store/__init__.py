@@ -16,9 +16,25 @@ bars costs one Python tuple per bar to write and to read (measured: ~0.65 M rows
 numpy scatter, and a bulk load into one INSERT per block. Reads stream the BLOBs in batches
 into the preallocated result (peak memory: the result plus ~10 MB). The scalar columns of a block
 (``first_day``, ``last_day``, ``last_close``, ``n``) answer SQL questions without decoding it: the
-valuation query seeks each holding's newest block by primary key. Everything stays queryable
-through the API below (:meth:`Store.load_panel`, :meth:`Store.last_bars`,
-:meth:`Store.read_indicators`).
+valuation query reads each holding's row of ``bar_stats`` (per-symbol totals kept by every
+write). Everything stays queryable through the API below (:meth:`Store.load_panel`,
+:meth:`Store.last_bars`, :meth:`Store.read_indicators`).
+
+Append tails (schema version 3). Appending a day to a block rewrites the block: ~68 MB for a
+daily update of 4,000 symbols (measured 425 ms). So the newest days live apart, in
+``bar_tail`` and ``indicator_tail``: one row per *run* of 256 consecutive symbol ids holding
+its symbols' recent bars (or indicator values) as one matrix with a mask of the cells held
+(:mod:`ferroquant.store._runs`). A daily update reads and rewrites 16 such rows (measured: a
+4,000-symbol update, bars and the job's indicator stage, ~90 ms). Bars in a tail are always
+after every day of their symbol's blocks; corrections of older days and bulk loads (an append
+that would fill a tail: :data:`~ferroquant.store._tail.TAIL_MAX` days) take the block path.
+Indicator tails take every short write (under ``TAIL_MAX`` dates) and win over the blocks on a
+day both hold. A run's tail is **folded** into the blocks when it fills, and on the trading
+days ``d`` with ``(business days to d + run) % 16 == 0``, so each day folds a different 1/16
+of the symbols (amortised: a daily update rewrites the tails, ~8 days each on average, plus
+the last blocks of 1/16 of the symbols: ~7 MB for 4,000 symbols). Every read sees blocks and
+tails in one snapshot; every write is still one transaction, idempotent (the same bars again
+change nothing and return 0).
 
 API contract::
 

@@ -3,7 +3,8 @@
 Bars and indicator values are stored as columnar blocks (see :mod:`ferroquant.store`): one row per
 ``(symbol, block of 256 calendar days)`` holding the day numbers as an ``int32`` BLOB and the
 values as a ``float64`` BLOB. The scalar columns next to the BLOBs (``first_day``, ``last_day``,
-``last_close``, ``n``) keep the questions SQL needs answered without decoding them.
+``last_close``, ``n``) keep the questions SQL needs answered without decoding them. Version 3
+adds the append tails (``bar_tail``, ``indicator_tail``: :mod:`ferroquant.store._tail`).
 """
 
 from __future__ import annotations
@@ -106,7 +107,25 @@ FROM (SELECT symbol_id, sum(n) AS n, min(first_day) AS first_day, max(block) AS 
 JOIN bar_blocks b ON b.symbol_id = t.symbol_id AND b.block = t.block
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Append tails (see :mod:`ferroquant.store._tail`): the newest bars and indicator values of each
+# run of 256 consecutive symbol ids, as one matrix row (:mod:`ferroquant.store._runs`), kept
+# apart from the sealed blocks so that a daily append rewrites 16 rows of ~100 KB instead of
+# each symbol's last 256-day block; folded into the blocks now and then. ``sids`` (int64),
+# ``ids`` (int32 layers: indicator ids, 0 for bars) and ``days`` (int32) index a
+# (symbols, layers, days) uint8 ``mask`` of the cells held and their float64 ``vals``.
+_TAIL_COLUMNS = """(
+    run INTEGER PRIMARY KEY,
+    first_day INTEGER NOT NULL,
+    last_day INTEGER NOT NULL,
+    sids BLOB NOT NULL,
+    ids BLOB NOT NULL,
+    days BLOB NOT NULL,
+    mask BLOB NOT NULL,
+    vals BLOB NOT NULL
+)"""
+_V3 = f"CREATE TABLE bar_tail {_TAIL_COLUMNS}; CREATE TABLE indicator_tail {_TAIL_COLUMNS}"
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """``MIGRATIONS[k]`` takes a database from version ``k`` to ``k + 1``. Only append to it."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

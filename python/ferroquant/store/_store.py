@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from ferroquant.errors import UnknownSymbolError
 from ferroquant.sample import Panel
-from ferroquant.store import _blocks, _indicators, _portfolio
+from ferroquant.store import _actions, _blocks, _indicators, _portfolio, _tail
 from ferroquant.store._bars import Bars, to_dates
 from ferroquant.store._connection import Connections
 from ferroquant.store._portfolio import Valuation
@@ -66,7 +66,7 @@ class Store(Connections):
         >>> from ferroquant.store import Store
         >>> with tempfile.TemporaryDirectory() as d, Store.open(pathlib.Path(d) / "x.db") as s:
         ...     s.schema_version, s.symbols()
-        (2, [])
+        (3, [])
         """
         return cls(
             Path(path),
@@ -109,11 +109,14 @@ class Store(Connections):
                         "INSERT OR IGNORE INTO symbols(symbol) VALUES (?)", ((s,) for s in missing)
                     )
             with self._read() as c:
-                rows = c.execute(
-                    "SELECT symbol, id FROM symbols "
-                    "WHERE symbol IN (SELECT value FROM json_each(?))",
-                    (json.dumps(missing),),
-                ).fetchall()
+                if len(missing) > 1000:  # a universe: one scan beats a seek per symbol
+                    rows = c.execute("SELECT symbol, id FROM symbols").fetchall()
+                else:
+                    rows = c.execute(
+                        "SELECT symbol, id FROM symbols "
+                        "WHERE symbol IN (SELECT value FROM json_each(?))",
+                        (json.dumps(missing),),
+                    ).fetchall()
             self._ids.update(rows)
             unknown = [s for s in missing if s not in self._ids]
             if unknown:
@@ -154,13 +157,15 @@ class Store(Connections):
         syms = self.symbols() if symbols is None else [str(s) for s in symbols]
         ids = self.symbol_ids(syms)
         with self._read() as c:
-            sectors = self.sectors()
-            return _blocks.load_panel(c, syms, ids, [sectors.get(s) for s in syms], start, end)
+            sectors = dict(c.execute("SELECT id, sector FROM symbols").fetchall())
+            return _blocks.load_panel(
+                c, syms, ids, [sectors.get(i) for i in ids.tolist()], start, end
+            )
 
     def last_bars(self, symbol: str, n: int = 252) -> Bars:
         """The last ``n`` bars of ``symbol`` (a quick index lookup of its last blocks)."""
         with self._read() as c:
-            return _blocks.last_bars(c, symbol, n)
+            return _tail.last_bars(c, symbol, n)
 
     def last_bar_dates(self) -> dict[str, np.datetime64]:
         """``symbol -> date of its last bar`` for every symbol with bars."""
@@ -168,7 +173,9 @@ class Store(Connections):
             rows = c.execute(
                 "SELECT s.symbol, b.last_day FROM bar_stats b JOIN symbols s ON s.id = b.symbol_id"
             ).fetchall()
-        return {s: np.datetime64(int(d), "D") for s, d in rows}
+        return dict(
+            zip([r[0] for r in rows], to_dates(np.array([r[1] for r in rows])), strict=True)
+        )
 
     def write_corporate_actions(
         self,
@@ -180,7 +187,7 @@ class Store(Connections):
         """Upsert dividends (cash per share) and splits (new shares per old share, 1 = none)."""
         with self.transaction() as c:
             ids = self.symbol_ids([str(s) for s in symbols], create=True)
-            return _blocks.write_actions(c, ids, dates, dividends, splits)
+            return _actions.write_actions(c, ids, dates, dividends, splits)
 
     def corporate_actions(self, symbol: str) -> list[tuple[np.datetime64, float, float]]:
         """``(date, dividend, split)`` of ``symbol``, by date."""
@@ -201,7 +208,7 @@ class Store(Connections):
         """
         with self.transaction() as c:
             ids = None if symbols is None else self.symbol_ids(list(symbols))
-            return _blocks.derive_adj_close(c, ids)
+            return _actions.derive_adj_close(c, ids)
 
     # ---------------------------------------------------------------- indicators
     def write_indicators(
@@ -238,13 +245,7 @@ class Store(Connections):
     def indicator_last_dates(self, name: str) -> dict[str, np.datetime64]:
         """``symbol -> last date written`` for indicator ``name`` (empty if never written)."""
         with self._read() as c:
-            rows = c.execute(
-                "SELECT s.symbol, max(b.last_day) FROM indicator_blocks b "
-                "JOIN indicators i ON i.id = b.indicator_id JOIN symbols s ON s.id = b.symbol_id "
-                "WHERE i.name = ? GROUP BY b.symbol_id",
-                (name,),
-            ).fetchall()
-        return {s: np.datetime64(int(d), "D") for s, d in rows}
+            return _indicators.last_dates(c, name)
 
     # ---------------------------------------------------------------- portfolios
     def write_holdings(self, portfolio: str, holdings: Mapping[str, float]) -> None:
