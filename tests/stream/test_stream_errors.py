@@ -43,7 +43,11 @@ def test_wrong_length_unknown_symbol_inf_and_dtype(stream: Stream) -> None:
     with pytest.raises(ShapeError, match="out must be"):
         stream.update(np.ones(3), out=np.empty((3, 2)))
     assert stream.checkpoint() == before
-    # ints and lists are accepted and converted
+    # ints, lists and strided views are accepted and converted, with the same results
+    twin = Stream.restore(stream.checkpoint())
+    a = stream.update(np.array([1, 2, 3])).values
+    b = twin.update(np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])[:, 0]).values
+    assert np.array_equal(a, b, equal_nan=True)
     assert stream.update([1, 2, 3]).values.shape == (3, 9)
 
 

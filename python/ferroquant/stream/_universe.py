@@ -125,6 +125,8 @@ class Stream:
         self._names = tuple(o for ind in self._indicators for o in ind.outputs)
         self._hl = needs_high_low(self._indicators)
         self._shape = (len(symbols), len(self._names))
+        # Only streams without high/low inputs take update()'s single-vector fast path.
+        self._vshape = None if self._hl else (len(symbols),)
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -181,22 +183,17 @@ class Stream:
         mapping ``symbol -> value`` (symbols left out have no bar: NaN). ``out`` may be a
         C-contiguous float64 array of shape ``(n_symbols, n_outputs)`` to reuse.
         """
-        if (
-            out is None
-            and high is None
-            and type(close) is np.ndarray
-            and close.dtype is _F64
-            and close.shape == self._shape[:1]
-            and not self._hl
-            and close.flags.c_contiguous
-        ):
-            # The common live call: one contiguous float64 vector, fresh outputs.
-            out = np.empty(self._shape)
+        if out is None and type(close) is np.ndarray and close.shape == self._vshape:
+            # The common live call (one float64 vector, fresh outputs): the core allocates and
+            # checks; anything it cannot take as is (dtype, strides) goes the general way.
             try:
-                self._core.update(close, None, None, out, True, _requested.get())
+                values = self._core.update_new(close, True, _requested.get())
             except NonFiniteError:
                 raise self._name_infinite(close, None, None) from None
-            return Tick(out, self._names, self._symbols)
+            except (TypeError, ValueError):
+                pass
+            else:
+                return Tick(values, self._names, self._symbols)
         return self._advance(close, high, low, out, commit=True)
 
     def peek(self, close: Any, *, high: Any = None, low: Any = None) -> Tick:

@@ -5,7 +5,10 @@ use super::run::{compute, compute_serial, inline, to_pyerr};
 use crate::convention::Convention;
 use crate::error::Error;
 use crate::stream::{decode, Spec, Stream, Tick};
-use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2, PyUntypedArrayMethods};
+use numpy::{
+    PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2,
+    PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -159,6 +162,21 @@ impl StreamCore {
         } else {
             compute_serial(py, cells, work)
         }
+    }
+
+    /// [`StreamCore::update`] of closes only, into a new `(n_symbols, n_outputs)` array (the
+    /// common live call, with the allocation on this side of the boundary).
+    fn update_new<'py>(
+        &mut self,
+        py: Python<'py>,
+        close: PyReadonlyArray1<'py, f64>,
+        commit: bool,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let out = PyArray2::<f64>::zeros(py, [self.inner.len(), self.inner.outputs()], false);
+        let view = out.try_readwrite()?;
+        self.update(py, close, None, None, view, commit, threads)?;
+        Ok(out)
     }
 
     /// Feeds `(n_symbols, n_bars)` panels of history; the last bar's outputs go into `last`.
