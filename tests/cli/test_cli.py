@@ -181,3 +181,23 @@ def test_sample_is_real_aligned_and_split_adjusted() -> None:
     day = int(np.searchsorted(p.dates, np.datetime64("2020-08-31")))
     assert raw.close[i, day] / raw.close[i, day - 1] < 0.3
     assert 0.9 < p.close[i, day] / p.close[i, day - 1] < 1.1
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`ferroquant run --json | true`: no traceback when the reader has gone away."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ferroquant.cli import main; "
+        f"sys.exit(main(['run', '--db', {str(tmp_path / 'p.db')!r}, '--no-report', '--json']))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the job prints anything
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err
+    assert proc.returncode in (0, 141)
