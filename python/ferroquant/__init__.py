@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ferroquant import errors, indicators, stream
+from ferroquant import errors, factors, indicators, stream
 from ferroquant._core import __version__
 from ferroquant._threads import thread_pool_size, threads
 
@@ -20,6 +20,7 @@ __all__ = [
     "__version__",
     "build_info",
     "errors",
+    "factors",
     "indicators",
     "stream",
     "thread_pool_size",

@@ -16,6 +16,8 @@ __all__ = [
     "bollinger",
     "build_info",
     "ema",
+    "factor_analytics_core",
+    "forward_returns",
     "macd",
     "oscillator",
     "returns",
@@ -115,3 +117,25 @@ class StreamCore:
     @staticmethod
     def restore(data: bytes) -> tuple[bytes, StreamCore]: ...
     def copy(self) -> StreamCore: ...
+
+# Factor analytics (ferroquant.factors): outputs are C-contiguous float64 blocks allocated by the
+# caller, time along the last axis (layout in ferroquant/factors/_engine.py).
+def forward_returns(close: _F64, horizons: list[int], out: _F64, threads: int) -> None: ...
+def factor_analytics_core(
+    factor: _F64,
+    fwd: _F64,
+    groups: NDArray[np.int64],
+    n_groups: int,
+    quantiles: int,
+    demeaned: bool,
+    common_universe: bool,
+    lags: list[int],
+    quantile: _F64,
+    date_counts: _F64,
+    counts: _F64,
+    ic: _F64,
+    qret: _F64,
+    turnover: _F64,
+    autocorr: _F64,
+    threads: int,
+) -> None: ...

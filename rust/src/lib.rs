@@ -8,6 +8,7 @@ pub mod bbands;
 pub mod convention;
 pub mod ema;
 pub mod error;
+pub mod factors;
 pub mod minmax;
 pub mod oscillators;
 pub mod panel;

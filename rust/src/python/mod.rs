@@ -4,6 +4,7 @@
 //! output block.
 
 mod arrays;
+mod factors;
 mod run;
 mod stream;
 
@@ -421,6 +422,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rolling, m)?)?;
     m.add_function(wrap_pyfunction!(ema, m)?)?;
     m.add_function(wrap_pyfunction!(wma, m)?)?;
+    m.add_function(wrap_pyfunction!(factors::forward_returns, m)?)?;
+    m.add_function(wrap_pyfunction!(factors::factor_analytics_core, m)?)?;
     m.add_function(wrap_pyfunction!(rsi, m)?)?;
     m.add_function(wrap_pyfunction!(bollinger, m)?)?;
     m.add_function(wrap_pyfunction!(stddev, m)?)?;
