@@ -23,18 +23,27 @@ where
     T: Send,
     F: FnOnce() -> Result<T, Error> + Send,
 {
-    let guarded = move || match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => Err(Error::Internal {
-            reason: panic_message(payload.as_ref()),
-        }),
-    };
+    let guarded = guard(f);
     let outcome = if inline(cells) {
         guarded()
     } else {
         py.detach(move || crate::pool::install(threads, guarded).and_then(|r| r))
     };
     outcome.map_err(|e| to_pyerr(py, &e))
+}
+
+/// `f` with a panic turned into [`Error::Internal`].
+fn guard<T, F>(f: F) -> impl FnOnce() -> Result<T, Error> + Send
+where
+    T: Send,
+    F: FnOnce() -> Result<T, Error> + Send,
+{
+    move || match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(Error::Internal {
+            reason: panic_message(payload.as_ref()),
+        }),
+    }
 }
 
 /// [`compute`] for work that runs no parallel iterator (one thread asked for): the GIL is
@@ -44,12 +53,7 @@ where
     T: Send,
     F: FnOnce() -> Result<T, Error> + Send,
 {
-    let guarded = move || match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => Err(Error::Internal {
-            reason: panic_message(payload.as_ref()),
-        }),
-    };
+    let guarded = guard(f);
     let outcome = if inline(cells) {
         guarded()
     } else {

@@ -6,8 +6,8 @@ use crate::convention::Convention;
 use crate::error::Error;
 use crate::stream::{decode, Spec, Stream, Tick};
 use numpy::{
-    PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2,
-    PyUntypedArrayMethods,
+    PyArray2, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadwriteArray2, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -79,7 +79,11 @@ pub struct StreamCore {
     inner: Stream,
 }
 
-fn slice<'a>(a: &'a Option<PyReadonlyArray1<'_, f64>>, name: &'static str) -> PyResult<&'a [f64]> {
+/// The values of an optional C-contiguous array (empty when absent).
+fn slice<'a, D: numpy::ndarray::Dimension>(
+    a: &'a Option<PyReadonlyArray<'_, f64, D>>,
+    name: &'static str,
+) -> PyResult<&'a [f64]> {
     match a {
         Some(a) => a.as_slice().map_err(|_| {
             pyo3::exceptions::PyValueError::new_err(format!("{name} must be C-contiguous"))
@@ -191,16 +195,12 @@ impl StreamCore {
         threads: usize,
     ) -> PyResult<()> {
         let n_bars = close.shape()[1];
-        fn contiguous<'a>(a: &'a Option<PyReadonlyArray2<'_, f64>>) -> PyResult<&'a [f64]> {
-            match a {
-                Some(a) => a.as_slice().map_err(|_| {
-                    pyo3::exceptions::PyValueError::new_err("history panels must be C-contiguous")
-                }),
-                None => Ok(&[]),
-            }
-        }
         let close = Some(close);
-        let (c, h, l) = (contiguous(&close)?, contiguous(&high)?, contiguous(&low)?);
+        let (c, h, l) = (
+            slice(&close, "close history")?,
+            slice(&high, "high history")?,
+            slice(&low, "low history")?,
+        );
         let last = last
             .as_slice_mut()
             .map_err(|_| pyo3::exceptions::PyValueError::new_err("last must be C-contiguous"))?;
