@@ -183,11 +183,20 @@ class Stream:
         mapping ``symbol -> value`` (symbols left out have no bar: NaN). ``out`` may be a
         C-contiguous float64 array of shape ``(n_symbols, n_outputs)`` to reuse.
         """
-        if out is None and type(close) is np.ndarray and close.shape == self._vshape:
-            # The common live call (one float64 vector, fresh outputs): the core allocates and
-            # checks; anything it cannot take as is (dtype, strides) goes the general way.
+        if (
+            type(close) is np.ndarray
+            and close.shape == self._vshape
+            and (out is None or (type(out) is np.ndarray and out.shape == self._shape))
+        ):
+            # The common live call (one float64 vector): the core checks and, without `out`,
+            # allocates; anything it cannot take as is (dtype, strides) goes the general way,
+            # which converts or names the problem.
             try:
-                values = self._core.update_new(close, True, _requested.get())
+                if out is None:
+                    values = self._core.update_new(close, True, _requested.get())
+                else:
+                    self._core.update(close, None, None, out, True, _requested.get())
+                    values = out
             except NonFiniteError:
                 raise self._name_infinite(close, None, None) from None
             except (TypeError, ValueError):
