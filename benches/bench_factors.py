@@ -16,8 +16,8 @@ Side by side in one run:
     python benches/bench_factors.py                  # 4000 x 2520, 10 factors
     python benches/bench_factors.py --quick          # 1000 x 504, a smoke run
 
-Last full run (16-CPU H200 host, 16 threads, release): ferroquant 1.43 s, NumPy 122 s
-extrapolated (85x); the <= 1 s target is not met there (1.9 s on 8 threads).
+Last full run on the 2-vCPU reference machine (2 threads, release, 2026-11-26): ferroquant 4.16 s,
+NumPy 50.4 s extrapolated (12x); the <= 1 s target is not met. (On a 16-CPU host: 1.43 s.)
 """
 
 from __future__ import annotations
