@@ -21,6 +21,7 @@ import polars as pl
 import talib
 
 import ferroquant as fq
+from _reference import reference_one
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -31,22 +32,6 @@ FIELDS: tuple[str, ...] = ("sma20", "sma50", "rsi14", "bb_middle", "bb_upper", "
 # --------------------------------------------------------------------------------------------
 # 1. pandas, one Series per stock: the reference code ("today's users").
 # --------------------------------------------------------------------------------------------
-
-
-def reference_one(close: Any) -> tuple[Any, ...]:
-    """The reference pandas code, exactly as today's systems run it: on one stock's Series, or
-    unchanged on a wide frame (every expression works column by column)."""
-    sma20 = close.rolling(20, min_periods=1).mean()
-    sma50 = close.rolling(50, min_periods=1).mean()
-    delta = close.diff()
-    gain = delta.clip(lower=0).rolling(14).mean()
-    loss = (-delta.clip(upper=0)).rolling(14).mean()
-    rsi14 = 100 - 100 / (1 + gain / loss)
-    bb_mid = close.rolling(20).mean()
-    bb_std = close.rolling(20).std()
-    bb_up = bb_mid + 2 * bb_std
-    bb_lo = bb_mid - 2 * bb_std
-    return sma20, sma50, rsi14, bb_mid, bb_up, bb_lo
 
 
 def pandas_series_input(close: FloatArray, index: pd.Index) -> list[pd.Series]:

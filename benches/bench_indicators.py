@@ -597,29 +597,43 @@ def bench_per_call(args: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def environment() -> dict[str, Any]:
-    import pandas as pd
-    import polars as pl
-    import talib
-
-    info: dict[str, Any] = {
+def machine_environment(peers: dict[str, str]) -> dict[str, Any]:
+    """What every benchmark prints about its run: date, command, machine, versions (ferroquant,
+    numpy and the ``peers`` given), build, thread count and load average. Shared by the benches."""
+    return {
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(shlex.quote(a) for a in sys.argv),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.platform()}",
         "cpu": _cpu_model(),
         "python": platform.python_version(),
-        "versions": {
-            "ferroquant": fq.__version__,
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "polars": pl.__version__,
-            "talib": talib.__version__,
-        },
+        "versions": {"ferroquant": fq.__version__, "numpy": np.__version__, **peers},
         "build": fq.build_info(),
         "fq_threads": fq.thread_pool_size(),
-        "polars_threads": pl.thread_pool_size(),
         "loadavg_start": os.getloadavg(),
     }
+
+
+def print_environment(title: str, env: dict[str, Any]) -> None:
+    """The header lines of a benchmark's output (see :func:`machine_environment`)."""
+    print(f"# {title} — {env['date_utc']}")
+    print(f"command: {env['command']}")
+    print(f"machine: {env['cpu']}; {env['machine']}; Python {env['python']}")
+    print(
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+        + f"; ferroquant build profile: {env['build'].get('profile')}"
+    )
+
+
+def environment() -> dict[str, Any]:
+    import pandas as pd
+    import polars as pl
+    import talib
+
+    info = machine_environment(
+        {"pandas": pd.__version__, "polars": pl.__version__, "talib": talib.__version__}
+    )
+    info["polars_threads"] = pl.thread_pool_size()
     return info
 
 
@@ -775,14 +789,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _peers
     env = environment()
     build = env["build"]
-    print(f"# ferroquant standard set vs peers — {env['date_utc']}")
-    print(f"command: {env['command']}")
-    print(f"machine: {env['cpu']}; {env['machine']}; Python {env['python']}")
-    print(
-        "versions: "
-        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-        + f"; ferroquant build profile: {build.get('profile')}"
-    )
+    print_environment("ferroquant standard set vs peers", env)
     print(
         f"threads: ferroquant pool {env['fq_threads']} (default {build.get('default_threads')}), "
         f"polars {env['polars_threads']}, pandas and TA-Lib 1; repeats {args.repeats}; "

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from _reference import reference_one
+
 SIZES = "4000x252,10000x2520"
 QUICK_SIZES = "500x252,1000x1260"
 TARGETS = {
@@ -208,21 +210,6 @@ def measure_update(db: Path, chunk: int) -> dict[str, Any]:
         "bars": ind.items,
         "peak_rss_mb": peak_rss_mb(),
     }
-
-
-def reference_one(close: Any) -> tuple[Any, ...]:
-    """The reference pandas code, verbatim (as in ``benches/_peers.py``)."""
-    sma20 = close.rolling(20, min_periods=1).mean()
-    sma50 = close.rolling(50, min_periods=1).mean()
-    delta = close.diff()
-    gain = delta.clip(lower=0).rolling(14).mean()
-    loss = (-delta.clip(upper=0)).rolling(14).mean()
-    rsi14 = 100 - 100 / (1 + gain / loss)
-    bb_mid = close.rolling(20).mean()
-    bb_std = close.rolling(20).std()
-    bb_up = bb_mid + 2 * bb_std
-    bb_lo = bb_mid - 2 * bb_std
-    return sma20, sma50, rsi14, bb_mid, bb_up, bb_lo
 
 
 def measure_pandas(db: Path, limit: int) -> dict[str, Any]:

@@ -31,12 +31,9 @@ Run ``python benches/bench_stream.py --help`` for the options; ``--quick`` is a 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import json
 import os
-import platform
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -52,7 +49,13 @@ import ferroquant as fq
 from ferroquant.stream import Stream
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for bench_indicators
-from bench_indicators import cpu_noise, fmt_ratio, gbm_universe
+from bench_indicators import (
+    cpu_noise,
+    fmt_ratio,
+    gbm_universe,
+    machine_environment,
+    print_environment,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -715,24 +718,8 @@ def environment() -> dict[str, Any]:
     import talib
     import talipp
 
-    from bench_indicators import _cpu_model
-
-    return {
-        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(shlex.quote(a) for a in sys.argv),
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.platform()}",
-        "cpu": _cpu_model(),
-        "python": platform.python_version(),
-        "versions": {
-            "ferroquant": fq.__version__,
-            "numpy": np.__version__,
-            "talib": talib.__version__,
-            "talipp": getattr(talipp, "__version__", _dist_version("talipp")),
-        },
-        "build": fq.build_info(),
-        "fq_threads": fq.thread_pool_size(),
-        "loadavg_start": os.getloadavg(),
-    }
+    talipp_version = getattr(talipp, "__version__", _dist_version("talipp"))
+    return machine_environment({"talib": talib.__version__, "talipp": talipp_version})
 
 
 def _dist_version(name: str) -> str:
@@ -795,14 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     env = environment()
     build = env["build"]
-    print(f"# ferroquant.stream.Stream vs peers — {env['date_utc']}")
-    print(f"command: {env['command']}")
-    print(f"machine: {env['cpu']}; {env['machine']}; Python {env['python']}")
-    print(
-        "versions: "
-        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-        + f"; ferroquant build profile: {build.get('profile')}"
-    )
+    print_environment("ferroquant.stream.Stream vs peers", env)
     print(
         f"threads: ferroquant pool {env['fq_threads']} (default {build.get('default_threads')}), "
         f"TA-Lib and talipp 1; ferroquant repeats {args.repeats}; load average at start "
