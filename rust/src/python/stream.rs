@@ -111,21 +111,6 @@ impl StreamCore {
         self.inner.len()
     }
 
-    #[getter]
-    fn n_outputs(&self) -> usize {
-        self.inner.outputs()
-    }
-
-    #[getter]
-    fn keep(&self) -> usize {
-        self.inner.keep()
-    }
-
-    #[getter]
-    fn needs_high_low(&self) -> bool {
-        self.inner.needs_high_low()
-    }
-
     /// One bar per symbol; outputs into `out` `(n_symbols, n_outputs)`. `commit=False` peeks.
     #[pyo3(signature = (close, high, low, out, commit, threads))]
     #[allow(clippy::too_many_arguments)]
@@ -243,12 +228,5 @@ impl StreamCore {
     fn restore<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Self)> {
         let (header, inner) = decode(data).map_err(|e| to_pyerr(py, &e))?;
         Ok((PyBytes::new(py, &header), StreamCore { inner }))
-    }
-
-    /// A deep copy (for `copy.deepcopy` and tests).
-    fn copy(&self) -> Self {
-        StreamCore {
-            inner: self.inner.clone(),
-        }
     }
 }
