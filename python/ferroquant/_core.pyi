@@ -20,6 +20,7 @@ __all__ = [
     "forward_returns",
     "macd",
     "oscillator",
+    "qp_solve",
     "returns",
     "rolling",
     "rsi",
@@ -114,6 +115,23 @@ class StreamCore:
 # Factor analytics (ferroquant.factors): outputs are C-contiguous float64 blocks allocated by the
 # caller, time along the last axis (layout in ferroquant/factors/_engine.py).
 def forward_returns(close: _F64, horizons: list[int], out: _F64, threads: int) -> None: ...
+def qp_solve(
+    dims: tuple[int, int, int, int],
+    hd: _V64,
+    v: _V64,
+    q: _V64,
+    la: _V64,
+    lb: _V64,
+    ae: _V64,
+    be: _V64,
+    ag: _V64,
+    hg: _V64,
+    tol: float,
+    max_iter: int,
+    start: _V64 | None = None,
+    duals: tuple[_V64, _V64, _V64] | None = None,
+    warm_mu: float = 0.0,
+) -> tuple[_V64, _V64, _V64, _V64, int, int, tuple[float, float, float]]: ...
 def factor_analytics_core(
     factor: _F64,
     fwd: _F64,

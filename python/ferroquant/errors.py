@@ -22,9 +22,11 @@ __all__ = [
     "DTypeError",
     "EmptyInputError",
     "FerroquantError",
+    "InfeasibleError",
     "InternalError",
     "InvalidParameterError",
     "NonFiniteError",
+    "NotOptimalError",
     "ShapeError",
     "StoreError",
     "ThreadPoolError",
@@ -86,3 +88,20 @@ class CheckpointError(FerroquantError, ValueError):
 
 class StoreError(FerroquantError, RuntimeError):
     """The database cannot be used (newer schema version, not a ferroquant store, I/O failure)."""
+
+
+class InfeasibleError(FerroquantError, ValueError):
+    """No portfolio satisfies the constraints. ``conflicts`` names the constraints in conflict
+    (e.g. ``["budget", "upper bounds"]``) and the message says by how much they miss."""
+
+    def __init__(self, message: str, conflicts: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.conflicts = list(conflicts or [])
+
+
+class NotOptimalError(FerroquantError, RuntimeError):
+    """A solver stopped without a certificate of optimality; ``result`` holds its last iterate."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result

@@ -13,6 +13,7 @@ pub mod minmax;
 pub mod oscillators;
 pub mod panel;
 pub mod pool;
+pub mod portfolio;
 pub mod range;
 pub mod returns;
 pub mod rolling;

@@ -5,6 +5,7 @@
 
 mod arrays;
 mod factors;
+mod portfolio;
 mod run;
 mod stream;
 
@@ -424,6 +425,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wma, m)?)?;
     m.add_function(wrap_pyfunction!(factors::forward_returns, m)?)?;
     m.add_function(wrap_pyfunction!(factors::factor_analytics_core, m)?)?;
+    m.add_function(wrap_pyfunction!(portfolio::qp_solve, m)?)?;
     m.add_function(wrap_pyfunction!(rsi, m)?)?;
     m.add_function(wrap_pyfunction!(bollinger, m)?)?;
     m.add_function(wrap_pyfunction!(stddev, m)?)?;
