@@ -15,18 +15,32 @@ from ferroquant.portfolio.estimators import (
     repair_psd,
     sample_covariance,
 )
+from ferroquant.portfolio.frontier import (
+    Attribution,
+    Frontier,
+    RiskParity,
+    efficient_frontier,
+    risk_attribution,
+    risk_parity,
+)
 from ferroquant.portfolio.optimize import PortfolioResult, optimize
 from ferroquant.portfolio.risk import FactorModel
 
 __all__ = [
+    "Attribution",
     "Certificate",
     "Constraints",
     "FactorModel",
+    "Frontier",
     "PortfolioResult",
     "PsdRepair",
+    "RiskParity",
+    "efficient_frontier",
     "ewma_covariance",
     "ledoit_wolf",
     "optimize",
     "repair_psd",
+    "risk_attribution",
+    "risk_parity",
     "sample_covariance",
 ]

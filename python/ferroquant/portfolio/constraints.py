@@ -8,9 +8,10 @@ Examples
 --------
 >>> import numpy as np
 >>> from ferroquant.portfolio import Constraints
->>> c = Constraints(upper=0.1, groups=np.array(["a", "a", "b"]), group_bounds={"a": (0.0, 0.5)})
->>> [r.name for r in c.compile(3).inequalities]
-["group 'a' upper"]
+>>> labels = np.array(["a", "a", "b"])
+>>> c = Constraints(upper=0.1, groups=labels, group_bounds={"a": (0.05, 0.15), "b": (0, 0.5)})
+>>> [r.name for r in c.compile(3).inequalities]  # group b's bounds are implied by 0 <= w <= 0.1
+["group 'a' upper", "group 'a' lower"]
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class Constraints:
                     raise InvalidParameterError(
                         f"group {g!r} has no assets; labels are {sorted(set(labels.tolist()))}"
                     )
-                _two_sided(ineq, f"group {g!r}", member, lo, hi)
+                _two_sided(ineq, f"group {g!r}", member, lo, hi, lower, upper)
         if self.factor_bounds:
             b = (
                 exposures
@@ -149,7 +150,7 @@ class Constraints:
                     raise InvalidParameterError(
                         f"factor_bounds index {j} outside 0..{b.shape[1] - 1}"
                     )
-                _two_sided(ineq, f"factor {j}", b[:, j], lo, hi)
+                _two_sided(ineq, f"factor {j}", b[:, j], lo, hi, lower, upper)
         if self.turnover is not None:
             ineq.append(Row("turnover", np.zeros(n), np.ones(n), float(self.turnover)))
         bench = None if self.benchmark is None else _vector("benchmark", self.benchmark, n)
@@ -162,10 +163,17 @@ class Constraints:
         )
 
 
-def _two_sided(rows: list[Row], name: str, a: Array, lo: float, hi: float) -> None:
+def _two_sided(
+    rows: list[Row], name: str, a: Array, lo: float, hi: float, lower: Array, upper: Array
+) -> None:
+    """Adds ``lo ≤ a·w ≤ hi``, leaving out a side the per-asset bounds already imply (every row
+    costs the solver an extra dimension in its reduced system)."""
     if lo > hi:
         raise InvalidParameterError(f"{name} bounds ({lo}, {hi}): low exceeds high")
-    if np.isfinite(hi):
+    with np.errstate(invalid="ignore"):
+        least = float(np.where(a > 0, a * lower, np.where(a < 0, a * upper, 0.0)).sum())
+        most = float(np.where(a > 0, a * upper, np.where(a < 0, a * lower, 0.0)).sum())
+    if np.isfinite(hi) and not hi >= most:
         rows.append(Row(f"{name} upper", a, None, float(hi)))
-    if np.isfinite(lo):
+    if np.isfinite(lo) and not lo <= least:
         rows.append(Row(f"{name} lower", -a, None, -float(lo)))

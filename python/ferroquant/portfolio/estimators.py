@@ -10,8 +10,8 @@ Examples
 >>> from ferroquant.portfolio import sample_covariance, repair_psd
 >>> r = np.array([[0.01, -0.02, 0.03, 0.0], [0.02, -0.01, 0.02, 0.01]])
 >>> np.round(sample_covariance(r), 6)
-array([[0.000425, 0.000225],
-       [0.000225, 0.000158]])
+array([[0.000433, 0.000267],
+       [0.000267, 0.0002  ]])
 >>> fixed, report = repair_psd(np.array([[1.0, 2.0], [2.0, 1.0]]))
 >>> report.clipped, round(report.min_eigenvalue, 6)
 (1, -1.0)
@@ -42,22 +42,22 @@ def _panel(returns: object) -> tuple[Array, Array]:
 
 
 def _weighted(returns: object, weights: Array) -> Array:
+    """Pairwise weighted covariance: each pair uses its common dates and their own means (what
+    ``pandas.DataFrame.cov`` does), debiased by ``W / (W - Σw²/W)`` (``1/(n-1)`` for equal weights)."""
     r, valid = _panel(returns)
-    w = valid * weights
-    mean = np.divide(
-        (np.nan_to_num(r) * w).sum(axis=1),
-        w.sum(axis=1),
-        where=w.sum(axis=1) > 0,
-        out=np.zeros(r.shape[0]),
-    )
-    x = np.where(valid > 0, r - mean[:, None], 0.0)
-    num: Array = (x * weights) @ x.T
-    wsum = (valid * weights) @ valid.T
-    # Bessel-style correction for weighted pairs: Σw / (Σw - Σw²/Σw), i.e. 1/(n-1) for equal
-    # weights.
-    w2 = (valid * weights**2) @ valid.T
-    denom = wsum - np.divide(w2, wsum, where=wsum > 0, out=np.zeros_like(wsum))
-    out: Array = np.divide(num, denom, where=denom > 0, out=np.full_like(num, np.nan))
+    # Centre each asset first: the pairwise formula below is shift-invariant, centring only keeps
+    # the sums small so that nothing cancels catastrophically.
+    x = np.where(valid > 0, r, 0.0)
+    count = valid.sum(axis=1)
+    x = np.where(valid > 0, x - (x.sum(axis=1) / np.maximum(count, 1))[:, None], 0.0)
+    xw, vw = x * weights, valid * weights
+    wsum = vw @ valid.T
+    sxy = xw @ x.T
+    sx = xw @ valid.T  # sx[i, j]: weighted sum of asset i over the dates it shares with j
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = sxy - sx * sx.T / wsum
+        denom = wsum - ((valid * weights**2) @ valid.T) / wsum
+        out: Array = np.where(denom > 0, num / denom, np.nan)
     return out
 
 
