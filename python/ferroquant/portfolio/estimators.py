@@ -42,8 +42,8 @@ def _panel(returns: object) -> tuple[Array, Array]:
 
 
 def _weighted(returns: object, weights: Array) -> Array:
-    """Pairwise weighted covariance: each pair uses its common dates and their own means (what
-    ``pandas.DataFrame.cov`` does), debiased by ``W / (W - Σw²/W)`` (``1/(n-1)`` for equal weights)."""
+    """Pairwise weighted covariance: each pair uses its common dates and their own means (as
+    ``pandas.DataFrame.cov`` does), debiased by ``W / (W - Σw²/W)`` (``1/(n-1)`` if unweighted)."""
     r, valid = _panel(returns)
     # Centre each asset first: the pairwise formula below is shift-invariant, centring only keeps
     # the sums small so that nothing cancels catastrophically.
