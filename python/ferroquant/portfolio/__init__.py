@@ -23,7 +23,7 @@ from ferroquant.portfolio.frontier import (
     risk_attribution,
     risk_parity,
 )
-from ferroquant.portfolio.optimize import PortfolioResult, optimize
+from ferroquant.portfolio.problems import PortfolioResult, optimize
 from ferroquant.portfolio.risk import FactorModel
 
 __all__ = [

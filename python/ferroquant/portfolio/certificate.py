@@ -17,6 +17,7 @@ or below the tolerance.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,6 +134,9 @@ def certify(
         tolerance=tol,
         method=method,
     )
+    measures = [stationarity, feasibility, dual_feas, complementarity, objective]
+    if not (np.all(np.isfinite(w)) and all(math.isfinite(x) for x in measures)):
+        return Certificate(**{**cert.__dict__, "status": "numerical"})
     if cert.kkt_residual > tol:
         status = out.status if out.status != "optimal" else "inaccurate"
         cert = Certificate(**{**cert.__dict__, "status": status})

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ferroquant.errors import InvalidParameterError, NotOptimalError
 from ferroquant.portfolio.constraints import Constraints
-from ferroquant.portfolio.optimize import PortfolioResult, optimize
+from ferroquant.portfolio.problems import PortfolioResult, optimize
 from ferroquant.portfolio.risk import FactorModel, Risk, as_risk, times
 
 Array = NDArray[np.float64]

@@ -23,7 +23,7 @@ from ferroquant.portfolio import diagnose
 from ferroquant.portfolio._qp import QpOutcome
 from ferroquant.portfolio.certificate import Certificate, certify
 from ferroquant.portfolio.constraints import Compiled, Constraints, Row
-from ferroquant.portfolio.optimize import (
+from ferroquant.portfolio.problems import (
     OBJECTIVES,
     PortfolioResult,
     Problem,
@@ -66,6 +66,18 @@ def _problem(
     rows = (constraints or Constraints()).compile(n, b)
     adapted: Any = model if isinstance(model, FactorModel) else _Dense(model)
     return Problem(objective, m, adapted, rows, param, rf)
+
+
+def reference_problem(
+    objective: str,
+    mu: ArrayLike | None,
+    risk: Risk,
+    constraints: Constraints | None = None,
+    param: float = 1.0,
+    risk_free: float = 0.0,
+) -> Problem:
+    """A problem as :func:`certify_weights` takes it (any risk input, no solve)."""
+    return _problem(objective, mu, risk, constraints, param, risk_free)
 
 
 def _objective(prob: Problem) -> tuple[Any, Any]:
@@ -261,7 +273,7 @@ def certify_weights(
     if rows.trades and t is None and rows.current is not None:
         t = np.abs(w - rows.current)
     a_risk = _implied_weight(prob, w)
-    grad, scale, value, _ = _gradient(prob, w, a_risk)
+    grad, scale, value, extra = _gradient(prob, w, a_risk)
     # Generous on purpose: calling a free asset active costs nothing (its gradient residual is ~0
     # anyway), calling an active one free would fit the multipliers to the wrong equations.
     act = 1e-7 * max(1.0, float(np.abs(w).max(initial=0.0)))
@@ -330,7 +342,7 @@ def certify_weights(
         iterations=iterations,
         z=w,
     )
-    return certify(rows, out, grad, scale, value, tol, method, seconds)
+    return certify(rows, out, grad, scale, value, tol, method, seconds, extra)
 
 
 def _fit_multipliers(
@@ -401,4 +413,4 @@ def _implied_weight(prob: Problem, w: Array) -> float:
     return 1.0
 
 
-__all__ = ["certify_weights", "solve_scipy", "times"]
+__all__ = ["certify_weights", "reference_problem", "solve_scipy", "times"]

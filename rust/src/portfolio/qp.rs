@@ -114,7 +114,11 @@ impl Qp<'_> {
         ];
         for (name, got, want) in checks {
             if got != want {
-                return Err(Error::shape(name, format!("{want} values"), format!("{got}")));
+                return Err(Error::shape(
+                    name,
+                    format!("{want} values"),
+                    format!("{got}"),
+                ));
             }
         }
         let finite: [(&'static str, &[f64]); 7] = [
@@ -137,7 +141,11 @@ impl Qp<'_> {
             }
         }
         if let Some(j) = self.hd.iter().position(|&h| h < 0.0) {
-            return Err(Error::param("hd", self.hd[j], "a non-negative Hessian diagonal"));
+            return Err(Error::param(
+                "hd",
+                self.hd[j],
+                "a non-negative Hessian diagonal",
+            ));
         }
         Ok(())
     }
@@ -168,6 +176,16 @@ struct Ipm<'q, 'a> {
     wl: Vec<f64>,
     s: Vec<f64>,
     n_ineq: usize,
+}
+
+/// A copy of the iterate (see the stall guard in [`solve`]).
+struct Snapshot {
+    z: Vec<f64>,
+    y: Vec<f64>,
+    sg: Vec<f64>,
+    lg: Vec<f64>,
+    sl: Vec<f64>,
+    ll: Vec<f64>,
 }
 
 /// Search direction.
@@ -277,7 +295,10 @@ impl<'q, 'a> Ipm<'q, 'a> {
 
     /// `Ĉ x`.
     fn cz(&self, x: &[f64]) -> Vec<f64> {
-        self.c.chunks_exact(x.len().max(1)).map(|row| dot(row, x)).collect()
+        self.c
+            .chunks_exact(x.len().max(1))
+            .map(|row| dot(row, x))
+            .collect()
     }
 
     /// `out += Σ_a y_a Ĉ[a]` over the rows `from..`.
@@ -329,7 +350,9 @@ impl<'q, 'a> Ipm<'q, 'a> {
                 0.0
             };
         }
-        let primal = inf_norm(&self.re).max(inf_norm(&self.rg)).max(inf_norm(&self.rl));
+        let primal = inf_norm(&self.re)
+            .max(inf_norm(&self.rg))
+            .max(inf_norm(&self.rl));
         (primal, inf_norm(&self.rd), zhz)
     }
 
@@ -365,7 +388,11 @@ impl<'q, 'a> Ipm<'q, 'a> {
             }
         }
         let nn = qp.big_n();
-        for (grow, crow) in self.g.chunks_exact_mut(nn.max(1)).zip(self.c.chunks_exact(nn.max(1))) {
+        for (grow, crow) in self
+            .g
+            .chunks_exact_mut(nn.max(1))
+            .zip(self.c.chunks_exact(nn.max(1)))
+        {
             if p == 1 {
                 for ((g, c), l) in grow.iter_mut().zip(crow).zip(&self.wl) {
                     *g = c / l;
@@ -386,7 +413,8 @@ impl<'q, 'a> Ipm<'q, 'a> {
         }
         for a in 0..m {
             for b in 0..=a {
-                self.s[a * m + b] = dot(&self.g[a * nn..(a + 1) * nn], &self.g[b * nn..(b + 1) * nn]);
+                self.s[a * m + b] =
+                    dot(&self.g[a * nn..(a + 1) * nn], &self.g[b * nn..(b + 1) * nn]);
             }
         }
         for a in 0..k {
@@ -444,7 +472,13 @@ impl<'q, 'a> Ipm<'q, 'a> {
     }
 
     /// `(r1 - W dz - Ĉ'ŷ, r2 - Ĉ dz + Ê ŷ)`.
-    fn reduced_residual(&self, r1: &[f64], r2: &[f64], dz: &[f64], yh: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    fn reduced_residual(
+        &self,
+        r1: &[f64],
+        r2: &[f64],
+        dz: &[f64],
+        yh: &[f64],
+    ) -> (Vec<f64>, Vec<f64>) {
         let qp = self.qp;
         let (p, k, me) = (qp.p, qp.k, qp.be.len());
         let mut e1 = r1.to_vec();
@@ -544,7 +578,28 @@ impl<'q, 'a> Ipm<'q, 'a> {
             .filter(|&r| self.qp.lb[r].is_finite())
             .map(|r| self.sl[r] * self.ll[r])
             .sum();
-        local + self.sg.iter().zip(&self.lg).map(|(s, l)| s * l).sum::<f64>()
+        local
+            + self
+                .sg
+                .iter()
+                .zip(&self.lg)
+                .map(|(s, l)| s * l)
+                .sum::<f64>()
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            z: self.z.clone(),
+            y: self.y.clone(),
+            sg: self.sg.clone(),
+            lg: self.lg.clone(),
+            sl: self.sl.clone(),
+            ll: self.ll.clone(),
+        }
+    }
+
+    fn restore(&mut self, s: Snapshot) {
+        (self.z, self.y, self.sg, self.lg, self.sl, self.ll) = (s.z, s.y, s.sg, s.lg, s.sl, s.ll);
     }
 
     fn take(&mut self, d: &Step, alpha: f64) {
@@ -565,7 +620,12 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     // Four accumulators: lets the compiler keep several FMAs in flight.
     let mut acc = [0.0; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ca.zip(cb) {
         for l in 0..4 {
             acc[l] += x[l] * y[l];
@@ -585,7 +645,9 @@ pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Resu
         return Err(Error::param(
             "rows",
             qp.k + qp.be.len() + qp.hg.len(),
-            format!("at most {MAX_ROWS} factors plus constraint rows (the reduced system is dense)"),
+            format!(
+                "at most {MAX_ROWS} factors plus constraint rows (the reduced system is dense)"
+            ),
         ));
     }
     let mut ipm = Ipm::new(qp, start);
@@ -593,11 +655,21 @@ pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Resu
     let rhs_scale = 1.0
         + inf_norm(qp.be)
             .max(qp.hg.iter().fold(0.0_f64, |a, &b| a.max(b.abs())))
-            .max(qp.lb.iter().filter(|b| b.is_finite()).fold(0.0_f64, |a, &b| a.max(b.abs())));
+            .max(
+                qp.lb
+                    .iter()
+                    .filter(|b| b.is_finite())
+                    .fold(0.0_f64, |a, &b| a.max(b.abs())),
+            );
     let mut status = Status::MaxIterations;
     let mut iterations = 0;
     let (mut primal, mut dual, mut gap) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     let n_ineq = ipm.n_ineq.max(1) as f64;
+    // The best iterate so far (by its worst measure): near the solution, round-off can make the
+    // barrier terms overflow or the residuals stall; the answer is then the best point seen, never
+    // the garbage of a broken step.
+    let mut best: Option<(f64, Snapshot, [f64; 3])> = None;
+    let mut stalled = 0;
     while iterations <= settings.max_iter {
         let (pr, du, zhz) = ipm.residuals();
         let comp = ipm.complementarity();
@@ -611,9 +683,25 @@ pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Resu
         }
         if primal <= settings.tol && dual <= settings.tol && gap <= settings.tol {
             status = Status::Optimal;
+            best = None;
             break;
         }
-        let lam_max = inf_norm(&ipm.ll).max(inf_norm(&ipm.lg)).max(inf_norm(&ipm.y));
+        let merit = primal.max(dual).max(gap);
+        // Stalling only counts near the end: early on a residual may plateau for a few steps
+        // while the barrier parameter catches up.
+        match &best {
+            Some((b, _, _)) if merit >= 0.5 * b && merit <= 1e3 * settings.tol => stalled += 1,
+            _ => stalled = 0,
+        }
+        if best.as_ref().is_none_or(|(b, _, _)| merit < *b) {
+            best = Some((merit, ipm.snapshot(), [primal, dual, gap]));
+        }
+        if stalled >= 5 {
+            break;
+        }
+        let lam_max = inf_norm(&ipm.ll)
+            .max(inf_norm(&ipm.lg))
+            .max(inf_norm(&ipm.y));
         if lam_max > 1e13 * data_scale && primal > settings.tol {
             status = Status::Infeasible;
             break;
@@ -636,7 +724,8 @@ pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Resu
         let mut mu_aff = 0.0;
         for row in 0..ipm.sl.len() {
             if qp.lb[row].is_finite() {
-                mu_aff += (ipm.sl[row] + a_aff * aff.dsl[row]) * (ipm.ll[row] + a_aff * aff.dll[row]);
+                mu_aff +=
+                    (ipm.sl[row] + a_aff * aff.dsl[row]) * (ipm.ll[row] + a_aff * aff.dll[row]);
             }
         }
         for g in 0..ipm.sg.len() {
@@ -654,6 +743,15 @@ pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Resu
         let step = ipm.direction_with(&rcl, &rcg);
         let alpha = (0.995 * ipm.max_step(&step)).min(1.0);
         ipm.take(&step, alpha);
+    }
+    if let Some((_, snap, [p, d, g])) = best {
+        ipm.restore(snap);
+        (primal, dual, gap) = (p, d, g);
+        if primal <= settings.tol && dual <= settings.tol && gap <= settings.tol {
+            status = Status::Optimal;
+        } else if status == Status::Numerical {
+            status = Status::MaxIterations;
+        }
     }
     Ok(Solution {
         z: ipm.z,

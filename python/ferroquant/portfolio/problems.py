@@ -146,7 +146,7 @@ class _Solver:
         out = self.prepared.solve(a + gamma, q, tol=self.tol * 1e-2, warm=warm, push=1e-4)
         self.evals += 1
         self.iterations += out.iterations
-        if out.status == "optimal":
+        if out.status in ("optimal", "max_iterations"):
             self.start = out
         return out
 
@@ -197,6 +197,12 @@ class _Solver:
             return excess / sigma**2
         return a * sigma / prob.param
 
+    def certified(self, out: _qp.QpOutcome, a: float) -> bool:
+        """Whether ``out`` already satisfies the objective's own KKT conditions at ``tol``."""
+        grad, scale, value, extra = _gradient(self.prob, out.w, a)
+        cert = certify(self.rows, out, grad, scale, value, self.tol, "ipm", 0.0, extra)
+        return cert.optimal and cert.kkt_residual <= 0.5 * self.tol
+
     def affine_root(self, a0: float) -> tuple[_qp.QpOutcome, float]:
         """Fixed point in ``u = 1/a``: on a fixed active set ``w`` (and ``u ×`` multipliers) are
         affine in ``u``, so two solves determine the whole branch and the objective's scalar
@@ -209,6 +215,8 @@ class _Solver:
             if abs(u2 - u1) <= 1e-15 * u1:
                 return o1, 1.0 / u1
             o2 = self.qp(1.0 / u2)
+            if self.certified(o2, 1.0 / u2):
+                return o2, 1.0 / u2
             wb = (o2.w - o1.w) / (u2 - u1)
             wa = o1.w - u1 * wb
             sa, sb = prob.risk.times(wa), prob.risk.times(wb)
@@ -226,10 +234,10 @@ class _Solver:
             u3 = _positive_root(coef, u2)
             if u3 is None:
                 u3 = 1.0 / self.want(o2.w, 1.0 / u2)
+            if abs(u3 - u2) <= 1e-13 * u2:
+                return o2, 1.0 / u2
             guess = _blend(o1, u1, o2, u2, u3)
-            grad, scale, value, _ = _gradient(prob, guess.w, 1.0 / u3)
-            cert = certify(self.rows, guess, grad, scale, value, self.tol, "ipm", 0.0)
-            if cert.kkt_residual <= self.tol * 1e-1:
+            if self.certified(guess, 1.0 / u3):
                 return guess, 1.0 / u3
             o1, u1, u2 = o2, u2, u3
         return o1, 1.0 / u1
@@ -338,6 +346,9 @@ def _gradient(prob: Problem, w: Array, a: float) -> tuple[Array, float, float, f
         risk_grad = sw + l2
         grad, value = risk_grad, var + 2 * penalty
     else:
+        if prob.objective == "max_sharpe":
+            # The Sharpe ratio's own condition: a is not free but (μ'w - r_f) / σ² at this w.
+            a = (ret - prob.risk_free) / max(var, 1e-300)
         risk_grad = a * sw + l2
         grad = -prob.mu + risk_grad
         value = ret - 0.5 * a * var - penalty if prob.objective == "utility" else ret - penalty
@@ -346,7 +357,13 @@ def _gradient(prob: Problem, w: Array, a: float) -> tuple[Array, float, float, f
     scale = max(
         float(np.abs(risk_grad).max(initial=0.0)), float(np.abs(grad - risk_grad).max(initial=0.0))
     )
-    return grad, scale, value, 0.0
+    extra = 0.0
+    if prob.objective == "target_risk":
+        # σ = σ* when the risk multiplier a is positive (σ ≤ σ* when it is zero): expressed in
+        # gradient units so that it enters the certificate like a stationarity residual.
+        extra = max(sigma - prob.param, 0.0 if a == 0 else abs(sigma - prob.param)) / prob.param
+        extra *= scale
+    return grad, scale, value, extra
 
 
 def solve_problem(
@@ -384,7 +401,11 @@ def solve_problem(
     cert = certify(
         solver.rows, out, grad, scale, value, tol, "ipm", time.perf_counter() - t0, extra
     )
-    cert = Certificate(**{**cert.__dict__, "iterations": solver.iterations})
+    status = cert.status
+    if float(np.abs(out.w).sum()) > 1e6 * max(1.0, *(abs(r.rhs) for r in rows.equalities)):
+        # KKT residuals shrink along an unbounded ray too; huge gross leverage is the tell-tale.
+        status = "unbounded"
+    cert = Certificate(**{**cert.__dict__, "iterations": solver.iterations, "status": status})
     var = prob.risk.variance(out.w)
     return PortfolioResult(
         weights=out.w,
