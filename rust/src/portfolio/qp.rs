@@ -276,12 +276,12 @@ impl<'q, 'a> Ipm<'q, 'a> {
             return;
         }
         self.y.copy_from_slice(y);
-        for g in 0..lg.len() {
-            self.lg[g] = lg[g].max(mu / self.sg[g]);
+        for ((l, &prev), s) in self.lg.iter_mut().zip(lg).zip(&self.sg) {
+            *l = prev.max(mu / s);
         }
-        for row in 0..ll.len() {
-            if qp.lb[row].is_finite() {
-                self.ll[row] = ll[row].max(mu / self.sl[row]);
+        for (((l, &prev), s), b) in self.ll.iter_mut().zip(ll).zip(&self.sl).zip(qp.lb) {
+            if b.is_finite() {
+                *l = prev.max(mu / s);
             }
         }
     }
@@ -512,10 +512,10 @@ impl<'q, 'a> Ipm<'q, 'a> {
         let qp = self.qp;
         let (p, k, me, m) = (qp.p, qp.k, qp.be.len(), self.m);
         let mut r1: Vec<f64> = self.rd.iter().map(|x| -x).collect();
-        for row in 0..qp.n * qp.r {
+        for (row, rc) in rcl.iter().enumerate() {
             if qp.lb[row].is_finite() {
                 let i = row / qp.r;
-                let f = (self.ll[row] * self.rl[row] - rcl[row]) / self.sl[row];
+                let f = (self.ll[row] * self.rl[row] - rc) / self.sl[row];
                 for c in 0..p {
                     r1[i * p + c] -= qp.la[row * p + c] * f;
                 }
