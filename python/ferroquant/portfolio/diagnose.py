@@ -65,11 +65,12 @@ def check(rows: Compiled) -> None:
         _check_group_sums(rows, budget)
     turnover = next((r for r in rows.inequalities if r.name == "turnover"), None)
     if turnover is not None and rows.current is not None:
-        need = float(
-            np.maximum(lo - rows.current, 0).sum() + np.maximum(rows.current - hi, 0).sum()
-        )
+        # Any feasible w satisfies Σ|w - x0| = Σ|c - x0| + Σ|w - c| with c = clip(x0) (w and x0
+        # sit on either side of c), and Σ|w - c| ≥ |budget - Σc|: a lower bound on the trading.
+        c = np.clip(rows.current, lo, hi)
+        need = float(np.abs(c - rows.current).sum())
         if budget is not None:
-            need = max(need, abs(budget - float(rows.current.sum())))
+            need += abs(budget - float(c.sum()))
         if need > turnover.rhs + 1e-12:
             raise InfeasibleError(
                 f"turnover limit {turnover.rhs:g} cannot reach the feasible set: "

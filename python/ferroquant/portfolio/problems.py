@@ -393,8 +393,6 @@ def solve_problem(
                 g, 1.0 / max(te, 1e-300) * max(float(np.abs(prob.mu).mean()), 1e-300), tol
             )
             out, a = solver.inner(gamma)
-    if out.status == "infeasible":
-        diagnose.explain(solver.rows)
     grad, scale, value, extra = _gradient(prob, out.w, a)
     if gamma > 0 and rows.benchmark is not None:
         grad = grad + gamma * prob.risk.times(out.w - rows.benchmark)
@@ -402,6 +400,9 @@ def solve_problem(
         solver.rows, out, grad, scale, value, tol, "ipm", time.perf_counter() - t0, extra
     )
     status = cert.status
+    if not cert.optimal and (out.status == "infeasible" or cert.feasibility > 1e-7):
+        # The solver could not get feasible: prove infeasibility (and name the conflict) with an LP.
+        diagnose.explain(solver.rows)
     if float(np.abs(out.w).sum()) > 1e6 * max(1.0, *(abs(r.rhs) for r in rows.equalities)):
         # KKT residuals shrink along an unbounded ray too; huge gross leverage is the tell-tale.
         status = "unbounded"
