@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,12 +79,15 @@ def cvx_solve(
     if objective == "target_return":
         cons.append(ret >= target)
     prob = cp.Problem(obj, cons)
-    prob.solve(
-        solver="CLARABEL",
-        tol_gap_abs=1e-11,
-        tol_gap_rel=1e-11,
-        tol_feas=1e-11,
-        max_iter=500,
-    )
+    with warnings.catch_warnings():
+        # "Solution may be inaccurate": reported through the returned flag instead.
+        warnings.simplefilter("ignore", UserWarning)
+        prob.solve(
+            solver="CLARABEL",
+            tol_gap_abs=1e-11,
+            tol_gap_rel=1e-11,
+            tol_feas=1e-11,
+            max_iter=500,
+        )
     x = np.asarray(w.value, dtype=np.float64)
     return x, float(prob.value), prob.status == "optimal"

@@ -27,7 +27,7 @@ def test_cap_with_too_few_assets() -> None:
 def test_group_bounds_that_cannot_sum_to_one() -> None:
     labels = np.array(["a"] * 5 + ["b"] * 5)
     cons = Constraints(groups=labels, group_bounds={"a": (0.0, 0.3), "b": (0.0, 0.4)})
-    with pytest.raises(errors.InfeasibleError, match="group upper bounds sum to 0.7") as e:
+    with pytest.raises(errors.InfeasibleError, match=r"group upper bounds sum to 0\.7") as e:
         _solve(10, cons)
     assert e.value.conflicts == ["budget", "group upper bounds"]
 
@@ -43,7 +43,7 @@ def test_group_floor_above_its_members_caps() -> None:
 def test_turnover_that_cannot_reach_the_bounds() -> None:
     current = np.r_[0.5, np.full(9, 0.5 / 9)]
     cons = Constraints(upper=0.2, current=current, turnover=0.4)
-    with pytest.raises(errors.InfeasibleError, match="need at least 0.6") as e:
+    with pytest.raises(errors.InfeasibleError, match=r"need at least 0\.6") as e:
         _solve(10, cons)
     assert "turnover" in e.value.conflicts
 

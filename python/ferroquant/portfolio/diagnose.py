@@ -53,7 +53,10 @@ def check(rows: Compiled) -> None:
         if row.c is not None or not row.name.startswith("group"):
             continue
         # a·w ≤ rhs with a = ±membership: its least value over the box must fit.
-        least = float(np.where(row.a > 0, row.a * lo, row.a * hi).sum())
+        with np.errstate(invalid="ignore"):  # 0 × inf for assets outside the group
+            least = float(
+                np.where(row.a > 0, row.a * lo, np.where(row.a < 0, row.a * hi, 0.0)).sum()
+            )
         if least > row.rhs + 1e-12:
             side = "lower" if row.name.endswith("upper") else "upper"
             raise InfeasibleError(
