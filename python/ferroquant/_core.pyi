@@ -131,7 +131,17 @@ def qp_solve(
     start: _V64 | None = None,
     duals: tuple[_V64, _V64, _V64] | None = None,
     warm_mu: float = 0.0,
-) -> tuple[_V64, _V64, _V64, _V64, int, int, tuple[float, float, float]]: ...
+    sensitivity: tuple[float, _V64] | None = None,
+) -> tuple[
+    _V64,
+    _V64,
+    _V64,
+    _V64,
+    int,
+    int,
+    tuple[float, float, float],
+    list[_V64] | None,
+]: ...
 def factor_analytics_core(
     factor: _F64,
     fwd: _F64,

@@ -12,7 +12,7 @@ weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +53,8 @@ class QpOutcome:
     iterations: int
     z: Array
     lam_local: Array | None = None
+    # d/da of every field above (weights, trades, multipliers) on this solution's active set.
+    deriv: QpOutcome | None = None
 
 
 def _start(rows: Compiled, start: Array | None, push: float) -> Array:
@@ -119,6 +121,7 @@ class Prepared:
         warm: QpOutcome | None = None,
         push: float = 1e-3,
         warm_mu: float = 1e-6,
+        sensitivity: bool = False,
     ) -> QpOutcome:
         """Solves for risk weight ``a`` and linear term ``q`` (over the weights)."""
         rows, st = self.rows, self.structure
@@ -144,7 +147,12 @@ class Prepared:
                 warm.lam_ineq * s,
                 np.ascontiguousarray(warm.lam_local).ravel() * s,
             )
-        z, y, lam_rows, lam_local, status, iterations, _ = _core.qp_solve(
+        sens = None
+        if sensitivity and a > 0:
+            fixed = np.zeros((n, p))
+            fixed[:, 0] = 2.0 * rows.l2 * s
+            sens = (a, fixed.ravel())
+        z, y, lam_rows, lam_local, status, iterations, _, deriv = _core.qp_solve(
             (n, p, k, r),
             hd.ravel(),
             (np.sqrt(a * s) * st.v).ravel(),
@@ -160,8 +168,15 @@ class Prepared:
             _start(rows, None if warm is None else warm.z, push if warm is not None else 1e-3),
             duals,
             warm_mu,
+            sens,
         )
-        return _outcome(rows, z, y, lam_rows, lam_local, s, int(status), int(iterations), (n, p, r))
+        dims = (n, p, r)
+        out = _outcome(rows, z, y, lam_rows, lam_local, s, int(status), int(iterations), dims)
+        if deriv is None:
+            return out
+        dz, dy, dlg, dll = deriv
+        d = _outcome(rows, dz, dy, dlg, dll, s, int(status), 0, dims)
+        return replace(out, deriv=d)
 
 
 def solve(

@@ -137,13 +137,15 @@ class _Solver:
             prob.objective
         )
 
-    def qp(self, a: float, gamma: float = 0.0) -> _qp.QpOutcome:
+    def qp(self, a: float, gamma: float = 0.0, sensitivity: bool = False) -> _qp.QpOutcome:
         q = self.linear
         bench = self.rows.benchmark
         if gamma > 0 and bench is not None:
             q = q - gamma * self.prob.risk.times(bench)
         warm = self.start if self.start is not None and self.start.w.shape == q.shape else None
-        out = self.prepared.solve(a + gamma, q, tol=self.tol * 1e-2, warm=warm, push=1e-4)
+        out = self.prepared.solve(
+            a + gamma, q, tol=self.tol * 1e-2, warm=warm, push=1e-4, sensitivity=sensitivity
+        )
         self.evals += 1
         self.iterations += out.iterations
         if out.status in ("optimal", "max_iterations"):
@@ -205,42 +207,72 @@ class _Solver:
 
     def affine_root(self, a0: float) -> tuple[_qp.QpOutcome, float]:
         """Fixed point in ``u = 1/a``: on a fixed active set ``w`` (and ``u ×`` multipliers) are
-        affine in ``u``, so two solves determine the whole branch and the objective's scalar
-        equation becomes a quadratic. The extrapolated point is accepted only if it certifies."""
-        prob = self.prob
+        affine in ``u``, so one solve and its derivative determine the whole branch and the
+        objective's scalar equation becomes a quadratic. The extrapolated point is accepted only
+        if it certifies; otherwise the next solve starts on the new branch."""
         u1 = 1.0 / a0
-        o1 = self.qp(a0)
-        u2 = 1.0 / self.want(o1.w, a0)
+        o1 = self.qp(a0, sensitivity=True)
         for _ in range(30):
-            if abs(u2 - u1) <= 1e-15 * u1:
+            u2 = 1.0 / self.want(o1.w, 1.0 / u1)
+            if abs(u2 - u1) <= 1e-13 * u1 and self.certified(o1, 1.0 / u1):
                 return o1, 1.0 / u1
-            o2 = self.qp(1.0 / u2)
-            if self.certified(o2, 1.0 / u2):
-                return o2, 1.0 / u2
-            wb = (o2.w - o1.w) / (u2 - u1)
-            wa = o1.w - u1 * wb
-            sa, sb = prob.risk.times(wa), prob.risk.times(wb)
-            qa, qb, qc = float(wa @ sa), float(wa @ sb), float(wb @ sb)
-            if prob.objective == "mean_volatility":
-                coef = (qc - prob.param**2, 2 * qb, qa)
-            elif prob.objective == "max_sharpe":
-                coef = (
-                    float(prob.mu @ wb) - qc,
-                    float(prob.mu @ wa) - prob.risk_free - 2 * qb,
-                    -qa,
-                )
-            else:
-                coef = (qc, 2 * qb, qa - prob.param**2)
-            u3 = _positive_root(coef, u2)
-            if u3 is None:
-                u3 = 1.0 / self.want(o2.w, 1.0 / u2)
-            if abs(u3 - u2) <= 1e-13 * u2:
-                return o2, 1.0 / u2
+            # A second point on o1's branch from its derivative: no second solve needed unless
+            # the active set changes on the way to the root.
+            o2 = _along(o1, u1, u2) if o1.deriv is not None else self.qp(1.0 / u2)
+            u3 = self.branch_root(o1, u1, o2, u2)
             guess = _blend(o1, u1, o2, u2, u3)
             if self.certified(guess, 1.0 / u3):
                 return guess, 1.0 / u3
-            o1, u1, u2 = o2, u2, u3
+            o1, u1 = self.qp(1.0 / u3, sensitivity=True), u3
         return o1, 1.0 / u1
+
+    def branch_root(self, o1: _qp.QpOutcome, u1: float, o2: _qp.QpOutcome, u2: float) -> float:
+        """The root of the objective's scalar equation on the affine branch through o1 and o2."""
+        prob = self.prob
+        wb = (o2.w - o1.w) / (u2 - u1)
+        wa = o1.w - u1 * wb
+        sa, sb = prob.risk.times(wa), prob.risk.times(wb)
+        qa, qb, qc = float(wa @ sa), float(wa @ sb), float(wb @ sb)
+        if prob.objective == "mean_volatility":
+            coef = (qc - prob.param**2, 2 * qb, qa)
+        elif prob.objective == "max_sharpe":
+            coef = (float(prob.mu @ wb) - qc, float(prob.mu @ wa) - prob.risk_free - 2 * qb, -qa)
+        else:
+            coef = (qc, 2 * qb, qa - prob.param**2)
+        root = _positive_root(coef, u2)
+        return root if root is not None else 1.0 / self.want(o2.w, 1.0 / u2)
+
+
+def _along(o: _qp.QpOutcome, u1: float, u2: float) -> _qp.QpOutcome:
+    """``o`` moved from ``u1`` to ``u2`` (``u = 1/a``) along its derivative: weights are affine in
+    ``u`` on a fixed active set, and so are ``u ×`` multipliers."""
+    d = o.deriv
+    assert d is not None
+    a1 = 1.0 / u1
+    du = u2 - u1
+
+    def primal(x: Array, dx: Array) -> Array:
+        out: Array = x - du * a1 * a1 * dx  # dx/du = -a² dx/da
+        return out
+
+    def dual(x: Array, dx: Array) -> Array:
+        out: Array = (u1 * x + du * (x - a1 * dx)) / u2  # d(u x)/du = x - a dx/da
+        return out
+
+    return _qp.QpOutcome(
+        w=primal(o.w, d.w),
+        t=None if o.t is None or d.t is None else primal(o.t, d.t),
+        y_eq=dual(o.y_eq, d.y_eq),
+        lam_ineq=dual(o.lam_ineq, d.lam_ineq),
+        lam_lower=dual(o.lam_lower, d.lam_lower),
+        lam_upper=dual(o.lam_upper, d.lam_upper),
+        lam_trade=None
+        if o.lam_trade is None or d.lam_trade is None
+        else dual(o.lam_trade, d.lam_trade),
+        status=o.status,
+        iterations=0,
+        z=primal(o.z, d.z),
+    )
 
 
 def _positive_root(coef: tuple[float, float, float], near: float) -> float | None:

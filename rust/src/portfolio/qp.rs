@@ -89,6 +89,9 @@ pub struct Solution {
     pub primal_residual: f64,
     pub dual_residual: f64,
     pub gap: f64,
+    /// Derivative of `(z, y, lam_rows, lam_local)` along a change of the gradient `Hz + q` by
+    /// `dq` (see [`solve`]), on the final iterate's active set.
+    pub sensitivity: Option<[Vec<f64>; 4]>,
 }
 
 impl Qp<'_> {
@@ -587,6 +590,18 @@ impl<'q, 'a> Ipm<'q, 'a> {
                 .sum::<f64>()
     }
 
+    /// `H₁ z = ((hd - hd_fixed)∘z + V V'z) / a`: the gradient's derivative in the risk weight.
+    fn risk_gradient(&self, a: f64, fixed: &[f64]) -> Vec<f64> {
+        let k = self.qp.k;
+        let vz = self.cz(&self.z);
+        let mut g: Vec<f64> = (0..self.z.len())
+            .map(|j| (self.qp.hd[j] - fixed[j]) * self.z[j])
+            .collect();
+        self.add_ct(&vz[..k], 0, &mut g);
+        g.iter_mut().for_each(|x| *x /= a);
+        g
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             z: self.z.clone(),
@@ -639,7 +654,16 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 }
 
 /// Solves `qp` from `start` (an `N`-vector; zeros when `None` or of the wrong length).
-pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Result<Solution> {
+///
+/// With `scale = Some((a, hd_fixed))`, where `H = a·H₁ + diag(hd_fixed)`, also returns how the
+/// solution moves per unit of `a`: one more solve with the last factorisation for the gradient
+/// change `H₁ z`, in which the huge barrier terms of active bounds pin their variables.
+pub fn solve(
+    qp: &Qp<'_>,
+    settings: Settings,
+    start: Option<&Start<'_>>,
+    scale: Option<(f64, &[f64])>,
+) -> Result<Solution> {
     qp.validate()?;
     if qp.k + qp.be.len() + qp.hg.len() > MAX_ROWS {
         return Err(Error::param(
@@ -753,7 +777,20 @@ pub fn solve(qp: &Qp<'_>, settings: Settings, start: Option<&Start<'_>>) -> Resu
             status = Status::MaxIterations;
         }
     }
+    let sensitivity = match scale {
+        Some((a, fixed)) if a > 0.0 && fixed.len() == qp.big_n() && ipm.factorise() => {
+            ipm.refine = true;
+            ipm.rd = ipm.risk_gradient(a, fixed);
+            ipm.re.iter_mut().for_each(|x| *x = 0.0);
+            ipm.rg.iter_mut().for_each(|x| *x = 0.0);
+            ipm.rl.iter_mut().for_each(|x| *x = 0.0);
+            let d = ipm.direction(&vec![0.0; ipm.sl.len()], &vec![0.0; ipm.sg.len()]);
+            Some([d.dz, d.dy, d.dlg, d.dll])
+        }
+        _ => None,
+    };
     Ok(Solution {
+        sensitivity,
         z: ipm.z,
         y: ipm.y,
         lam_rows: ipm.lg,

@@ -15,6 +15,7 @@ type QpOutput<'py> = (
     u8,
     usize,
     (f64, f64, f64),
+    Option<[Bound<'py, PyArray1<f64>>; 4]>,
 );
 
 fn slice<'a>(name: &'static str, a: &'a PyReadonlyArray1<'_, f64>) -> Result<&'a [f64], Error> {
@@ -23,9 +24,11 @@ fn slice<'a>(name: &'static str, a: &'a PyReadonlyArray1<'_, f64>) -> Result<&'a
 }
 
 /// Solves one structured QP; returns `(z, y, lam_rows, lam_local, status, iterations,
-/// (primal, dual, gap))` with `status` 0 optimal, 1 iteration limit, 2 infeasible, 3 numerical.
+/// (primal, dual, gap), sensitivity)` with `status` 0 optimal, 1 iteration limit, 2 infeasible,
+/// 3 numerical, and with `sensitivity=(a, hd_fixed)` the derivatives `[dz, dy, dlam_rows,
+/// dlam_local]` in `a` where the Hessian is `a·H₁ + diag(hd_fixed)`.
 #[pyfunction]
-#[pyo3(signature = (dims, hd, v, q, la, lb, ae, be, ag, hg, tol, max_iter, start=None, duals=None, warm_mu=0.0))]
+#[pyo3(signature = (dims, hd, v, q, la, lb, ae, be, ag, hg, tol, max_iter, start=None, duals=None, warm_mu=0.0, sensitivity=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn qp_solve<'py>(
     py: Python<'py>,
@@ -48,6 +51,7 @@ pub fn qp_solve<'py>(
         PyReadonlyArray1<'py, f64>,
     )>,
     warm_mu: f64,
+    sensitivity: Option<(f64, PyReadonlyArray1<'py, f64>)>,
 ) -> PyResult<QpOutput<'py>> {
     let (n, p, k, r) = dims;
     let err = |e: Error| to_pyerr(py, &e);
@@ -83,11 +87,21 @@ pub fn qp_solve<'py>(
         None => None,
     };
     if !(tol.is_finite() && tol > 0.0) {
-        return Err(err(Error::param("tol", tol, "a positive tolerance such as 1e-10")));
+        return Err(err(Error::param(
+            "tol",
+            tol,
+            "a positive tolerance such as 1e-10",
+        )));
     }
     let settings = Settings { tol, max_iter };
+    let sens = match &sensitivity {
+        Some((a, fixed)) => Some((*a, slice("hd_fixed", fixed).map_err(err)?)),
+        None => None,
+    };
     // One thread by design: the solve is a chain of small dependent factorisations.
-    let sol = compute_serial(py, n * p * (k + 8), move || solve(&qp, settings, z0.as_ref()))?;
+    let sol = compute_serial(py, n * p * (k + 8), move || {
+        solve(&qp, settings, z0.as_ref(), sens)
+    })?;
     Ok((
         sol.z.into_pyarray(py),
         sol.y.into_pyarray(py),
@@ -96,5 +110,6 @@ pub fn qp_solve<'py>(
         sol.status as u8,
         sol.iterations,
         (sol.primal_residual, sol.dual_residual, sol.gap),
+        sol.sensitivity.map(|d| d.map(|v| v.into_pyarray(py))),
     ))
 }
