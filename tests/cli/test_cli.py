@@ -90,7 +90,7 @@ def test_run_default_uses_the_embedded_sample(sample_db: Path) -> None:
     summary = json.loads((sample_db.parent / "summary.json").read_text())
     assert summary["totals"]["symbols"] == 99
     stages = {s["name"]: s for s in summary["stages"]}
-    assert list(stages) == ["ingest", "indicators", "summary", "report"]
+    assert list(stages) == ["ingest", "indicators", "summary", "optimize", "report"]
     assert stages["indicators"]["items"] == int((~np.isnan(load_sample().close)).sum())
     report = sample_db.parent / "ferroquant_report.html"
     assert summary["report"] == "ferroquant_report.html" and report.exists()

@@ -39,8 +39,9 @@ def test_stages_run_in_order_and_plug_in() -> None:
 
 
 def test_default_pipeline_follows_the_options() -> None:
-    assert default_pipeline(JobOptions()).names == ["ingest", "indicators", "summary", "report"]
-    names = default_pipeline(JobOptions(ingest=False, report=False)).names
+    names = default_pipeline(JobOptions()).names
+    assert names == ["ingest", "indicators", "summary", "optimize", "report"]
+    names = default_pipeline(JobOptions(ingest=False, report=False, optimize=None)).names
     assert names == ["indicators", "summary"]
 
 

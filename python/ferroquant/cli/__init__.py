@@ -4,7 +4,7 @@ Examples
 --------
 >>> from ferroquant.cli import build_parser
 >>> sorted(build_parser()._subparsers._group_actions[0].choices)
-['indicators', 'info', 'ingest', 'run', 'show', 'value']
+['indicators', 'info', 'ingest', 'optimize', 'run', 'show', 'value']
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ferroquant.cli import indicators, info, ingest, run, show, value
+from ferroquant.cli import indicators, info, ingest, optimize, run, show, value
 
 __all__ = ["build_parser", "main"]
 
@@ -23,6 +23,7 @@ _EPILOG = """examples:
   ferroquant run --data prices.csv     the same on your files; run again for an incremental update
   ferroquant show AAPL                 latest bars and indicators of one symbol
   ferroquant value --holdings h.csv    value a portfolio at the latest closes
+  ferroquant optimize                  certified optimal weights, stored as a portfolio
   ferroquant info                      what the database holds, and the build
   ferroquant COMMAND --help            options and examples of a command
 exit codes: 0 success, 1 invalid data (with the validation report), 2 usage error
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, ingest, indicators, show, value, info):
+    for module in (run, ingest, indicators, show, value, optimize, info):
         module.add_parser(sub)
     return parser
 

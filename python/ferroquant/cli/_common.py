@@ -146,6 +146,7 @@ def guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
     def wrapper(args: argparse.Namespace) -> int:
         from ferroquant.errors import (
             FerroquantError,
+            InfeasibleError,
             InvalidParameterError,
             UnknownSymbolError,
             ValidationError,
@@ -159,7 +160,13 @@ def guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
             if report is not None and str(report) not in str(exc):
                 print(str(report), file=sys.stderr)
             return EXIT_DATA
-        except (UsageError, UnknownSymbolError, InvalidParameterError, FileNotFoundError) as exc:
+        except (
+            UsageError,
+            UnknownSymbolError,
+            InvalidParameterError,
+            InfeasibleError,
+            FileNotFoundError,
+        ) as exc:
             _error(str(exc))
             return EXIT_USAGE
         except FerroquantError as exc:

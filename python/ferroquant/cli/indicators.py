@@ -57,6 +57,7 @@ def main(args: argparse.Namespace) -> int:
         price=args.price,
         ingest=False,
         report=False,
+        optimize=None,
     )
     with progress_for(args) as progress, threads_for(args):
         summary = run_job(options, progress=progress)

@@ -1,4 +1,4 @@
-"""``ferroquant run``: the main job (ingest → indicators → summary → report)."""
+"""``ferroquant run``: the main job (ingest → indicators → summary → optimize → report)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ from ferroquant.cli._common import (
     threads_for,
 )
 
-HELP = "ingest prices, compute and store indicators, print a summary, write a report"
+HELP = (
+    "ingest prices, compute and store indicators, optimise a portfolio, print a summary, "
+    "write a report"
+)
 EXAMPLES = """examples:
   ferroquant run                              the bundled sample into ./ferroquant.db (+ report)
   ferroquant run                              again: incremental, nothing new to do
@@ -57,6 +60,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--report", metavar="PATH", help="HTML report (default: beside the database)")
     p.add_argument("--no-report", action="store_true", help="write no report")
     p.add_argument(
+        "--no-optimize",
+        action="store_true",
+        help="skip the optimisation stage (see `ferroquant optimize` for its options)",
+    )
+    p.add_argument(
         "--report-symbols", metavar="LIST", help="comma-separated symbols to plot in the report"
     )
     add_threads(p)
@@ -93,6 +101,7 @@ def add_indicator_options(p: argparse.ArgumentParser) -> None:
 @guarded
 def main(args: argparse.Namespace) -> int:
     """Run the job and print its summary."""
+    from dataclasses import replace
     from pathlib import Path
 
     from ferroquant.pipeline import JobOptions, Source, run_job
@@ -115,6 +124,8 @@ def main(args: argparse.Namespace) -> int:
         report=report,
         report_symbols=_split(args.report_symbols),
     )
+    if args.no_optimize:
+        options = replace(options, optimize=None)
     with progress_for(args) as progress, threads_for(args):
         summary = run_job(options, progress=progress)
     if args.json:
@@ -180,4 +191,13 @@ def _notes(r: Any) -> str:
         return f"{d.get('rows_written', 0):,} new or changed, {d.get('rows_skipped', 0):,} skipped"
     if r.name == "report":
         return str(d.get("path", ""))
+    if r.name == "optimize":
+        if "skipped" in d:
+            return f"skipped: {d['skipped']}"
+        return (
+            f"{d.get('objective')}: {d.get('holdings', 0)} holdings, return "
+            f"{d.get('expected_return', 0):.1%}, vol {d.get('volatility', 0):.1%}, "
+            f"{d.get('status')} (KKT {d.get('kkt_residual', 0):.0e}) → portfolio "
+            f"'{d.get('portfolio')}'"
+        )
     return ""

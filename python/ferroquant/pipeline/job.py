@@ -17,6 +17,7 @@ from ferroquant.pipeline._framework import (
     StageResult,
     peak_rss_mb,
 )
+from ferroquant.pipeline.optimize_stage import OptimizeSettings, OptimizeStage
 from ferroquant.pipeline.stages import (
     IndicatorStage,
     IngestStage,
@@ -54,6 +55,7 @@ class JobOptions:
     report_symbols: Sequence[str] | None = None
     cache_mb: int = 4
     mmap_mb: int = 0
+    optimize: OptimizeSettings | None = field(default_factory=OptimizeSettings)
 
     @property
     def report_path(self) -> Path | None:
@@ -80,6 +82,7 @@ class JobOptions:
             "chunk": self.chunk,
             "price": self.price,
             "skip_invalid": self.skip_invalid,
+            "optimize": None if self.optimize is None else self.optimize.objective,
         }
 
 
@@ -125,13 +128,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def default_pipeline(options: JobOptions) -> Pipeline:
-    """ingest → indicators → summary → report, as configured by ``options``.
+    """ingest → indicators → summary → optimize → report, as configured by ``options``.
 
     Examples
     --------
     >>> default_pipeline(JobOptions()).names
-    ['ingest', 'indicators', 'summary', 'report']
-    >>> default_pipeline(JobOptions(ingest=False, report=False)).names
+    ['ingest', 'indicators', 'summary', 'optimize', 'report']
+    >>> default_pipeline(JobOptions(ingest=False, report=False, optimize=None)).names
     ['indicators', 'summary']
     """
     stages: list[Any] = []
@@ -147,6 +150,8 @@ def default_pipeline(options: JobOptions) -> Pipeline:
         )
     )
     stages.append(SummaryStage())
+    if options.optimize is not None:
+        stages.append(OptimizeStage(options.optimize))
     path = options.report_path
     if path is not None:
         stages.append(ReportStage(path, options.report_symbols, price=options.price))

@@ -268,8 +268,19 @@ class ReportStage:
     def run(self, ctx: Context) -> StageResult:
         from ferroquant.report import write_report
 
+        sections = []
+        if "optimize" in ctx.state:
+            from ferroquant.report._portfolio import portfolio_section
+
+            out = ctx.state["optimize"]
+            sections.append(lambda plots: portfolio_section(out, plots))
         written = write_report(
-            ctx.store, self.path, results=ctx.results, symbols=self.symbols, price=self.price
+            ctx.store,
+            self.path,
+            results=ctx.results,
+            symbols=self.symbols,
+            price=self.price,
+            sections=sections,
         )
         ctx.state["report"] = written
         return StageResult(self.name, items=1, unit="files", detail={"path": str(written.path)})

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ferroquant.errors import InvalidParameterError, NotOptimalError
-from ferroquant.portfolio.constraints import Constraints
+from ferroquant.portfolio.constraints import Compiled, Constraints
 from ferroquant.portfolio.problems import PortfolioResult, optimize
 from ferroquant.portfolio.risk import FactorModel, Risk, as_risk, times
 
@@ -70,13 +70,16 @@ def efficient_frontier(
 
 
 def _max_return(mu: Array, risk: Risk, cons: Constraints) -> float:
-    from scipy.optimize import linprog
-
     model = as_risk(risk)
     n = mu.shape[0]
     rows = cons.compile(n, model.exposures if isinstance(model, FactorModel) else None)
     if rows.trades:
         raise InvalidParameterError("efficient_frontier does not take turnover or costs")
+    greedy = _greedy_max_return(mu, rows)
+    if greedy is not None:
+        return greedy
+    from scipy.optimize import linprog
+
     a_ub = [r.a for r in rows.inequalities]
     a_eq = [r.a for r in rows.equalities]
     res = linprog(
@@ -96,6 +99,24 @@ def _max_return(mu: Array, risk: Risk, cons: Constraints) -> float:
             f"the highest attainable return is unbounded or infeasible: {res.message}"
         )
     return float(-res.fun)
+
+
+def _greedy_max_return(mu: Array, rows: Compiled) -> float | None:
+    """With only bounds and a budget the LP is solved by filling the best assets first."""
+    if rows.inequalities or [r.name for r in rows.equalities] != ["budget"]:
+        return None
+    lo, hi = rows.lower, rows.upper
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        return None
+    left = rows.equalities[0].rhs - float(lo.sum())
+    w = lo.copy()
+    for i in np.argsort(-mu, kind="stable"):
+        take = min(hi[i] - lo[i], left)
+        w[i] += take
+        left -= take
+        if left <= 0:
+            break
+    return float(mu @ w)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ class ReportResult:
 
 _PRICE = {"adj_close": "adjusted close", "close": "close"}
 
+Section = Callable[[bool], tuple[str, str]]
+
 
 def _fmt(x: float, digits: int = 2) -> str:
     return "-" if math.isnan(x) else f"{x:,.{digits}f}"
@@ -54,8 +56,12 @@ def render(
     *,
     plots: bool = True,
     notes: list[str] | None = None,
+    sections: Sequence[Section] = (),
 ) -> str:
-    """The report as one HTML string (``notes`` collects remarks such as missing plots)."""
+    """The report as one HTML string (``notes`` collects remarks such as missing plots).
+
+    ``sections`` are added by stages beyond the indicators (e.g. the optimisation): each is called
+    with whether plots can be drawn and returns ``(title, html)``."""
     notes = notes if notes is not None else []
     notes.extend(data.notes)
     if plots:
@@ -66,7 +72,7 @@ def render(
             notes.append(why)
             plots = False
     info = data.info
-    sections: list[tuple[str, str]] = []
+    sections_html: list[tuple[str, str]] = []
     headline = [
         (f"{int(info.get('symbols', 0) or 0):,}", "symbols"),
         (f"{int(info.get('bars', 0) or 0):,}", "bars"),
@@ -74,8 +80,8 @@ def render(
     ]
     if info.get("first_date") is not None:
         headline.insert(2, (str(info["first_date"]), "first bar"))
-    sections.append(("", _html.cards(headline)))
-    sections.extend(("", _html.note(n)) for n in notes)
+    sections_html.append(("", _html.cards(headline)))
+    sections_html.extend(("", _html.note(n)) for n in notes)
     stage_rows = [
         (
             r.name,
@@ -91,11 +97,11 @@ def render(
         png = _plots.stage_timings(*_timing_bars(results)) if plots else None
         if png:
             timing = _html.grid(timing, _html.figure(png, "Wall time per stage.", "stage timings"))
-        sections.append(("Stage timings", timing))
+        sections_html.append(("Stage timings", timing))
     if data.latest_date is None:
-        sections.append(("Universe", "<p>The store holds no bars yet.</p>"))
+        sections_html.append(("Universe", "<p>The store holds no bars yet.</p>"))
     if data.series:
-        sections.append((f"Selected symbols ({data.selection})", _series(data, plots)))
+        sections_html.append((f"Selected symbols ({data.selection})", _series(data, plots)))
     rsi = data.rsi_latest[~np.isnan(data.rsi_latest)]
     if rsi.size:
         stats = _html.table(
@@ -125,12 +131,13 @@ def render(
                 "RSI distribution",
             )
             stats = _html.grid(fig, stats)
-        sections.append(("Latest RSI 14 across the universe", stats))
+        sections_html.append(("Latest RSI 14 across the universe", stats))
+    sections_html.extend(make(plots) for make in sections)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _html.page(
         "ferroquant report",
         f"{info.get('path', '')} · generated {when}",
-        sections,
+        sections_html,
         f"ferroquant {ferroquant.__version__} · indicators follow the reference pandas code "
         "(docs/conventions.md)",
     )
@@ -190,11 +197,13 @@ def write_report(
     symbols: Sequence[str] | None = None,
     plots: bool = True,
     price: str = "adj_close",
+    sections: Sequence[Section] = (),
 ) -> ReportResult:
     """Render the report for ``store`` and write it to ``path`` atomically."""
     path = Path(path)
     notes: list[str] = []
-    text = render(gather(store, symbols, price=price), results, plots=plots, notes=notes)
+    data = gather(store, symbols, price=price)
+    text = render(data, results, plots=plots, notes=notes, sections=sections)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target then rename: a reader never sees half a report.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
