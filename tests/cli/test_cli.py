@@ -15,7 +15,7 @@ import pytest
 from ferroquant.cli import main
 from ferroquant.sample import load_sample
 
-COMMANDS = ["run", "ingest", "indicators", "show", "value", "info"]
+COMMANDS = ["run", "ingest", "indicators", "show", "value", "optimize", "info"]
 needs_store = pytest.mark.skipif(
     importlib.util.find_spec("ferroquant.store") is None, reason="ferroquant.store is not available"
 )
