@@ -272,6 +272,9 @@ def _along(o: _qp.QpOutcome, u1: float, u2: float) -> _qp.QpOutcome:
         status=o.status,
         iterations=0,
         z=primal(o.z, d.z),
+        lam_local=None
+        if o.lam_local is None or d.lam_local is None
+        else dual(o.lam_local, d.lam_local),
     )
 
 
@@ -316,6 +319,9 @@ def _blend(o1: _qp.QpOutcome, u1: float, o2: _qp.QpOutcome, u2: float, u: float)
         status="optimal",
         iterations=0,
         z=lin(o1.z, o2.z),
+        lam_local=None
+        if o1.lam_local is None or o2.lam_local is None
+        else mult(o1.lam_local, o2.lam_local),
     )
 
 
