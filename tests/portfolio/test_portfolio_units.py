@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ferroquant import errors
 from ferroquant.portfolio import Constraints, FactorModel, optimize
 from ferroquant.portfolio.reference import solve_scipy
 
@@ -120,11 +121,38 @@ def test_scipy_reference_path_agrees(objective: str) -> None:
     assert np.abs(fast.weights - ref.weights).sum() <= 1e-5
 
 
-def test_dense_covariance_goes_to_the_reference_path() -> None:
+@pytest.mark.parametrize("objective", ["mean_volatility", "utility", "min_variance", "max_sharpe"])
+def test_dense_covariance_active_set_path_is_exact(objective: str) -> None:
+    inst = instance(400, 6, 17)
+    labels = np.array(["a", "b", "c", "d"])[np.arange(400) % 4]
+    cons = Constraints(upper=0.05, groups=labels, group_bounds={"a": (0.1, 0.3)})
+    fast = optimize(inst.mu, inst.model, objective, constraints=cons, tol=1e-12)
+    dense = optimize(inst.mu, inst.model.covariance(), objective, constraints=cons)
+    assert dense.certificate.method == "active-set" and dense.certificate.optimal
+    # The active-set answer solves the KKT system exactly (≈ 1e-14); the factor-model path at
+    # tol 1e-12 is the comparison, hence 1e-8 in L1.
+    assert dense.certificate.kkt_residual <= 1e-12
+    assert np.abs(fast.weights - dense.weights).sum() <= 1e-8
+
+
+def test_dense_with_factor_bounds_uses_given_exposures() -> None:
+    inst = instance(200, 4, 3)
+    b = inst.model.exposures
+    cons = Constraints(upper=0.05, exposures=b, factor_bounds={0: (1.0, 1.05)})
+    fast = optimize(inst.mu, inst.model, "utility", constraints=cons, tol=1e-12)
+    dense = optimize(inst.mu, inst.model.covariance(), "utility", constraints=cons)
+    assert dense.certificate.method == "active-set"
+    assert np.abs(fast.weights - dense.weights).sum() <= 1e-8
+    assert 1.0 - 1e-12 <= b[:, 0] @ dense.weights <= 1.05 + 1e-12
+
+
+def test_dense_with_turnover_goes_to_the_reference_path() -> None:
     inst = instance(30, 3, 1)
-    res = optimize(
-        inst.mu, inst.model.covariance(), "utility", constraints=Constraints(upper=0.3), tol=1e-7
-    )
-    fast = optimize(inst.mu, inst.model, "utility", constraints=Constraints(upper=0.3))
+    current = np.full(30, 1 / 30)
+    cons = Constraints(upper=0.3, current=current, turnover=0.4)
+    res = optimize(inst.mu, inst.model.covariance(), "utility", constraints=cons, tol=1e-7)
+    fast = optimize(inst.mu, inst.model, "utility", constraints=cons)
     assert res.certificate.method == "SLSQP"
     assert np.abs(res.weights - fast.weights).sum() <= 1e-5
+    with pytest.raises(errors.InvalidParameterError, match="method='scipy'"):
+        optimize(inst.mu, inst.model.covariance(), "utility", constraints=cons, method="ipm")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,7 +28,8 @@ from ferroquant.errors import InvalidParameterError, NotOptimalError, ShapeError
 from ferroquant.portfolio import _qp, diagnose
 from ferroquant.portfolio.certificate import Certificate, certify
 from ferroquant.portfolio.constraints import Compiled, Constraints, Row
-from ferroquant.portfolio.risk import FactorModel, Risk, as_risk, times
+from ferroquant.portfolio.dense import ActiveSet, FactorOps, dense_prepared, polish_trades
+from ferroquant.portfolio.risk import DenseRisk, FactorModel, Risk, as_risk, times
 
 Array = NDArray[np.float64]
 OBJECTIVES = (
@@ -65,7 +66,7 @@ class PortfolioResult:
 class Problem:
     objective: str
     mu: Array
-    risk: FactorModel
+    risk: FactorModel | DenseRisk
     rows: Compiled
     param: float
     risk_free: float
@@ -83,11 +84,8 @@ def _problem(
         raise InvalidParameterError(
             f"objective={objective!r}; choose one of {', '.join(OBJECTIVES)}"
         )
-    model = as_risk(risk)
-    if not isinstance(model, FactorModel):
-        raise InvalidParameterError(
-            "the interior-point path needs a FactorModel; use method='scipy' for a dense covariance"
-        )
+    checked = as_risk(risk)
+    model = checked if isinstance(checked, FactorModel) else DenseRisk(checked)
     n = model.n_assets
     m = np.zeros(n) if mu is None else np.asarray(mu, dtype=np.float64)
     if m.shape != (n,):
@@ -98,7 +96,8 @@ def _problem(
         raise InvalidParameterError("expected returns hold NaN or inf; drop those assets first")
     if not math.isfinite(param):
         raise InvalidParameterError(f"the objective parameter must be finite, got {param}")
-    rows = (constraints or Constraints()).compile(n, model.exposures)
+    exposures = model.exposures if isinstance(model, FactorModel) else None
+    rows = (constraints or Constraints()).compile(n, exposures)
     _check_supported(objective, rows)
     return Problem(objective, m, model, rows, param, risk_free)
 
@@ -119,7 +118,6 @@ class _Solver:
     def __init__(self, prob: Problem, tol: float, start: _qp.QpOutcome | None) -> None:
         self.prob = prob
         self.tol = tol
-        self.structure = _qp.Structure.of(prob.risk)
         self.rows = prob.rows
         self.start = start
         self.a_start: float | None = None
@@ -127,7 +125,23 @@ class _Solver:
         self.iterations = 0
         if prob.objective == "target_return":
             self.rows = _with_row(self.rows, Row("target return", -prob.mu, None, -prob.param))
-        self.prepared = _qp.Prepared(self.structure, self.rows)
+        self.prepared: _qp.Prepared | ActiveSet
+        self.polisher: ActiveSet | None = None
+        self.ops: FactorOps | None = None
+        self.method = "ipm" if isinstance(prob.risk, FactorModel) else "active-set"
+        if isinstance(prob.risk, FactorModel):
+            self.prepared = _qp.Prepared(_qp.Structure.of(prob.risk), self.rows)
+            m = prob.risk
+            self.ops = FactorOps(m.exposures, m.factor_cov, m.specific_var)
+            if not self.rows.trades:
+                self.polisher = ActiveSet(self.ops, self.rows, self.prepared)
+        else:
+            if self.rows.trades or self.rows.tracking_error is not None:
+                raise InvalidParameterError(
+                    "a dense covariance takes bounds, groups and factor rows on the fast path; "
+                    "turnover, costs and tracking error need method='scipy' or a FactorModel"
+                )
+            self.prepared = dense_prepared(prob.risk.covariance(), self.rows)
         self.linear = (
             np.zeros_like(prob.mu)
             if prob.objective in ("min_variance", "target_return")
@@ -143,9 +157,37 @@ class _Solver:
         if gamma > 0 and bench is not None:
             q = q - gamma * self.prob.risk.times(bench)
         warm = self.start if self.start is not None and self.start.w.shape == q.shape else None
-        out = self.prepared.solve(
-            a + gamma, q, tol=self.tol * 1e-2, warm=warm, push=1e-4, sensitivity=sensitivity
-        )
+        exact = self.polisher is not None
+        # The interior point only has to find the active set: at a loose tolerance first, then
+        # tight if the exact step on its active set does not certify. The active-set step
+        # (for trades: on the pattern of bought, sold and untouched assets) solves the KKT
+        # system exactly, which matters where the objective is flat (minimum variance, costs).
+        iterations = 0
+        for tol in (1e-8, min(self.tol * 1e-2, 1e-12)):
+            out = self.prepared.solve(
+                a + gamma, q, tol=tol, warm=warm, push=1e-4, sensitivity=sensitivity and not exact
+            )
+            iterations += out.iterations
+            polished: _qp.QpOutcome | None = None
+            if self.polisher is not None:
+                polished = self.polisher.solve(
+                    a + gamma, q, warm=out, max_iter=5, sensitivity=sensitivity
+                )
+                if polished.status != "optimal":
+                    polished = None
+            elif self.ops is not None and out.status != "numerical":
+                polished = polish_trades(self.ops, self.rows, a + gamma, q, out)
+                if polished is not None and not self.certified(polished, a + gamma, strict=True):
+                    polished = None
+                if polished is not None:
+                    polished = replace(polished, deriv=out.deriv)
+            if polished is not None:
+                out = polished
+                break
+            if self.polisher is None and self.ops is None:
+                break
+            warm = out
+        out = replace(out, iterations=iterations)
         self.evals += 1
         self.iterations += out.iterations
         if out.status in ("optimal", "max_iterations"):
@@ -199,9 +241,14 @@ class _Solver:
             return excess / sigma**2
         return a * sigma / prob.param
 
-    def certified(self, out: _qp.QpOutcome, a: float) -> bool:
-        """Whether ``out`` already satisfies the objective's own KKT conditions at ``tol``."""
-        grad, scale, value, extra = _gradient(self.prob, out.w, a)
+    def certified(self, out: _qp.QpOutcome, a: float, strict: bool = False) -> bool:
+        """Whether ``out`` already satisfies the objective's own KKT conditions at ``tol``
+        (``strict``: those of the QP with risk weight ``a``, whatever the objective)."""
+        if strict:
+            prob = replace(self.prob, objective="utility", param=a, mu=-self.linear)
+            grad, scale, value, extra = _gradient(prob, out.w, a)
+        else:
+            grad, scale, value, extra = _gradient(self.prob, out.w, a)
         cert = certify(self.rows, out, grad, scale, value, self.tol, "ipm", 0.0, extra)
         return cert.optimal and cert.kkt_residual <= 0.5 * self.tol
 
@@ -218,7 +265,9 @@ class _Solver:
                 return o1, 1.0 / u1
             # A second point on o1's branch from its derivative: no second solve needed unless
             # the active set changes on the way to the root.
-            o2 = _along(o1, u1, u2) if o1.deriv is not None else self.qp(1.0 / u2)
+            o2 = _along(o1, u1, u2) if o1.deriv is not None else None
+            if o2 is None or not _plausible(o2, o1):
+                o2 = self.qp(1.0 / u2)
             u3 = self.branch_root(o1, u1, o2, u2)
             guess = _blend(o1, u1, o2, u2, u3)
             if self.certified(guess, 1.0 / u3):
@@ -240,7 +289,16 @@ class _Solver:
         else:
             coef = (qc, 2 * qb, qa - prob.param**2)
         root = _positive_root(coef, u2)
-        return root if root is not None else 1.0 / self.want(o2.w, 1.0 / u2)
+        if root is not None:
+            return root
+        fallback = self.want(o2.w, 1.0 / u2)
+        return 1.0 / fallback if math.isfinite(fallback) and fallback > 0 else u2
+
+
+def _plausible(o: _qp.QpOutcome, base: _qp.QpOutcome) -> bool:
+    """An extrapolated point is worth certifying only if it is finite and stays near its base
+    (a derivative taken on a badly conditioned final iterate can be garbage)."""
+    return bool(np.all(np.isfinite(o.w))) and float(np.abs(o.w - base.w).sum()) <= 1.0
 
 
 def _along(o: _qp.QpOutcome, u1: float, u2: float) -> _qp.QpOutcome:
@@ -435,7 +493,7 @@ def solve_problem(
     if gamma > 0 and rows.benchmark is not None:
         grad = grad + gamma * prob.risk.times(out.w - rows.benchmark)
     cert = certify(
-        solver.rows, out, grad, scale, value, tol, "ipm", time.perf_counter() - t0, extra
+        solver.rows, out, grad, scale, value, tol, solver.method, time.perf_counter() - t0, extra
     )
     status = cert.status
     if not cert.optimal and (out.status == "infeasible" or cert.feasibility > 1e-7):
@@ -476,10 +534,11 @@ def optimize(
     """Optimal weights for ``objective``; see the module docstring for the problems.
 
     ``risk_aversion`` is λ for ``mean_volatility`` and δ for ``utility``; ``target`` is the return
-    or volatility for ``target_return`` / ``target_risk``. ``method``: ``"ipm"`` (structured
-    interior point, factor models), ``"scipy"`` (reference path, any covariance) or ``"auto"``
-    (interior point when ``risk`` is a :class:`FactorModel`, scipy otherwise, and scipy again if
-    the interior point cannot certify its answer). ``start``: a previous result to warm-start from.
+    or volatility for ``target_return`` / ``target_risk``. ``method``: ``"ipm"`` (the fast path:
+    the structured interior point for a :class:`FactorModel`, the active-set method of
+    :mod:`ferroquant.portfolio.dense` for a dense matrix), ``"scipy"`` (reference path) or
+    ``"auto"`` (the fast path when it covers the problem, scipy otherwise or when the fast path
+    cannot certify its answer). ``start``: a previous result to warm-start from.
     With ``check=True`` a result without a certificate raises :class:`NotOptimalError`.
     """
     if objective in ("target_return", "target_risk"):
@@ -490,7 +549,8 @@ def optimize(
         param = float(risk_aversion)
     if method not in ("auto", "ipm", "scipy"):
         raise InvalidParameterError(f"method={method!r}; choose 'auto', 'ipm' or 'scipy'")
-    use_ipm = method == "ipm" or (method == "auto" and isinstance(risk, FactorModel))
+    fast_ok = isinstance(risk, FactorModel) or not _dense_needs_scipy(constraints)
+    use_ipm = method == "ipm" or (method == "auto" and fast_ok)
     result: PortfolioResult | None = None
     if use_ipm:
         prob = _problem(objective, mu, risk, constraints, param, risk_free)
@@ -508,6 +568,13 @@ def optimize(
             result,
         )
     return result
+
+
+def _dense_needs_scipy(c: Constraints | None) -> bool:
+    if c is None:
+        return False
+    costs = np.asarray(c.costs, dtype=np.float64)
+    return c.turnover is not None or bool(np.any(costs > 0)) or c.tracking_error is not None
 
 
 __all__ = ["PortfolioResult", "optimize", "times"]

@@ -30,23 +30,9 @@ from ferroquant.portfolio.problems import (
     _check_supported,
     _gradient,
 )
-from ferroquant.portfolio.risk import FactorModel, Risk, as_risk, times
+from ferroquant.portfolio.risk import DenseRisk, FactorModel, Risk, as_risk, times
 
 Array = NDArray[np.float64]
-
-
-class _Dense:
-    """Adapter giving a dense covariance the interface of :class:`FactorModel` used here."""
-
-    def __init__(self, s: Array) -> None:
-        self.s = s
-
-    def times(self, w: Array) -> Array:
-        out: Array = self.s @ w
-        return out
-
-    def variance(self, w: Array) -> float:
-        return float(w @ (self.s @ w))
 
 
 def _problem(
@@ -64,7 +50,7 @@ def _problem(
         raise ValueError(f"expected returns must be {n} finite values, got shape {m.shape}")
     b = model.exposures if isinstance(model, FactorModel) else None
     rows = (constraints or Constraints()).compile(n, b)
-    adapted: Any = model if isinstance(model, FactorModel) else _Dense(model)
+    adapted: Any = model if isinstance(model, FactorModel) else DenseRisk(model)
     return Problem(objective, m, adapted, rows, param, rf)
 
 

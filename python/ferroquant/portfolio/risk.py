@@ -103,6 +103,27 @@ class FactorModel:
         return FactorModel(self.exposures, self.factor_cov * c, self.specific_var * c)
 
 
+class DenseRisk:
+    """A dense covariance with the few operations the optimiser needs (``Σw``, ``w'Σw``)."""
+
+    def __init__(self, s: Array) -> None:
+        self.s = s
+
+    @property
+    def n_assets(self) -> int:
+        return int(self.s.shape[0])
+
+    def times(self, w: Array) -> Array:
+        out: Array = self.s @ w
+        return out
+
+    def variance(self, w: Array) -> float:
+        return float(w @ (self.s @ w))
+
+    def covariance(self) -> Array:
+        return self.s
+
+
 Risk = FactorModel | Array
 
 
@@ -115,9 +136,11 @@ def as_risk(risk: Risk, n: int | None = None) -> FactorModel | Array:
         s = _finite("covariance", np.ascontiguousarray(risk, dtype=np.float64))
         if s.ndim != 2 or s.shape[0] != s.shape[1]:
             raise ShapeError(f"covariance must be a square (n, n) matrix, got shape {s.shape}")
-        if not np.allclose(s, s.T, rtol=1e-10, atol=1e-14 * float(np.abs(s).max(initial=1.0))):
+        asym = s - s.T  # one n × n temporary: this check runs on every solve
+        np.abs(asym, out=asym)
+        if float(asym.max(initial=0.0)) > 1e-10 * float(np.abs(s).max(initial=1e-300)):
             raise InvalidParameterError("covariance must be symmetric; pass (S + S.T) / 2")
-        m = (s + s.T) / 2
+        m = s
         size = s.shape[0]
     if n is not None and size != n:
         raise ShapeError(f"risk model covers {size} assets but expected returns have {n}")
