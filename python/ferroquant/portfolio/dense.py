@@ -167,8 +167,7 @@ class ActiveSet:
         rhs = -q[f] - a * self.ops.cross(f, w)
         m = c.shape[0]
         kkt = np.block([[h, c[:, f].T], [c[:, f], np.zeros((m, m))]])
-        # lstsq rather than solve: dependent rows (a group equal to the budget) stay solvable.
-        sol = np.linalg.lstsq(kkt, np.r_[rhs, rhs_c], rcond=None)[0]
+        sol = _solve(kkt, np.r_[rhs, rhs_c])
         w[f] = sol[: f.size]
         mult = sol[f.size :]
         return w, mult[: len(self.be)], _scatter(mult[len(self.be) :], act)
@@ -217,7 +216,7 @@ class ActiveSet:
         h = a * self.ops.block(f) + 2 * self.rows.l2 * np.eye(f.size)
         m = c.shape[0]
         kkt = np.block([[h, c[:, f].T], [c[:, f], np.zeros((m, m))]])
-        sol = np.linalg.lstsq(kkt, np.r_[-sw[f], np.zeros(m)], rcond=None)[0]
+        sol = _solve(kkt, np.r_[-sw[f], np.zeros(m)])
         dw = np.zeros_like(out.w)
         dw[f] = sol[: f.size]
         dnu, dlam = sol[f.size :][: len(self.be)], _scatter(sol[f.size :][len(self.be) :], act)
@@ -253,35 +252,25 @@ def polish_trades(
         return None
     scale = max(1.0, float(np.abs(out.w).max(initial=0.0)))
     side = np.sign(out.w - x0) * (np.abs(out.w - x0) > 1e-9 * scale)
-    lower = np.where(side > 0, np.maximum(rows.lower, x0), np.where(side < 0, rows.lower, x0))
-    upper = np.where(side > 0, rows.upper, np.where(side < 0, np.minimum(rows.upper, x0), x0))
-    ineq = [
-        r if r.c is None else Row(r.name, side * r.c, None, r.rhs + float((side * r.c) @ x0))
-        for r in rows.inequalities
-    ]
-    fixed = replace(
-        rows,
-        lower=lower,
-        upper=upper,
-        current=None,
-        costs=np.zeros(rows.n),
-        trades=False,
-        inequalities=ineq,
-    )
-    sol = ActiveSet(ops, fixed).solve(a, q + side * rows.costs, warm=out, max_iter=8)
-    if sol.status != "optimal":
+    warm = out
+    for _ in range(6):
+        found = _trade_pattern_solve(ops, rows, a, q, side, warm)
+        if found is None:
+            return None
+        sol, r, cap = found
+        # Repair the pattern: an untouched asset whose gradient beats its cost trades, a traded
+        # one that came back to its current weight is untouched.
+        tiny = 1e-12 * max(float(np.abs(r).max(initial=0.0)), float(cap.max(initial=0.0)), 1e-300)
+        new = side.copy()
+        new[(side == 0) & (r < -cap - tiny)] = 1.0
+        new[(side == 0) & (r > cap + tiny)] = -1.0
+        new[(side != 0) & (np.abs(sol.w - x0) <= 1e-15 * scale)] = 0.0
+        if np.array_equal(new, side):
+            break
+        side, warm = new, sol
+    else:
         return None
     w = sol.w
-    # The gradient with the original rows, whose turnover row acts on t, not on w.
-    r = a * ops.times(w) + q + 2 * rows.l2 * w + ActiveSet(ops, rows_plain(rows)).row_terms(sol)
-    cap = rows.costs + sum(
-        (
-            lam * row.c
-            for lam, row in zip(sol.lam_ineq, rows.inequalities, strict=True)
-            if row.c is not None
-        ),
-        np.zeros(rows.n),
-    )
     buy = np.where(side > 0, cap, np.where(side < 0, 0.0, np.clip((cap - r) / 2, 0.0, cap)))
     sell = cap - buy
     g = r + buy - sell  # what the original bounds' multipliers must absorb
@@ -304,6 +293,45 @@ def polish_trades(
     )
 
 
+def _trade_pattern_solve(
+    ops: DenseOps | FactorOps, rows: Compiled, a: float, q: Array, side: Array, warm: _qp.QpOutcome
+) -> tuple[_qp.QpOutcome, Array, Array] | None:
+    """The active-set solve for one trade pattern; returns it with the gradient ``r`` of the
+    original problem (trade terms excluded) and each asset's trade cap ``cost + λ_turnover``."""
+    x0 = rows.current
+    assert x0 is not None
+    lower = np.where(side > 0, np.maximum(rows.lower, x0), np.where(side < 0, rows.lower, x0))
+    upper = np.where(side > 0, rows.upper, np.where(side < 0, np.minimum(rows.upper, x0), x0))
+    ineq = [
+        r if r.c is None else Row(r.name, side * r.c, None, r.rhs + float((side * r.c) @ x0))
+        for r in rows.inequalities
+    ]
+    fixed = replace(
+        rows,
+        lower=lower,
+        upper=upper,
+        current=None,
+        costs=np.zeros(rows.n),
+        trades=False,
+        inequalities=ineq,
+    )
+    sol = ActiveSet(ops, fixed).solve(a, q + side * rows.costs, warm=warm, max_iter=8)
+    if sol.status != "optimal":
+        return None
+    # The gradient with the original rows, whose turnover row acts on t, not on w.
+    w = sol.w
+    r = a * ops.times(w) + q + 2 * rows.l2 * w + ActiveSet(ops, rows_plain(rows)).row_terms(sol)
+    cap = rows.costs + sum(
+        (
+            lam * row.c
+            for lam, row in zip(sol.lam_ineq, rows.inequalities, strict=True)
+            if row.c is not None
+        ),
+        np.zeros(rows.n),
+    )
+    return sol, r, cap
+
+
 def rows_plain(rows: Compiled) -> Compiled:
     """``rows`` read as rows over the weights only (trade parts dropped)."""
     return replace(rows, current=None, costs=np.zeros(rows.n), trades=False)
@@ -312,6 +340,18 @@ def rows_plain(rows: Compiled) -> Compiled:
 def dense_prepared(s: Array, rows: Compiled) -> ActiveSet:
     """The dense fast path: active-set solves started from a low-rank approximation's answer."""
     return ActiveSet(DenseOps(s), rows, _qp.Prepared(low_rank_structure(s), rows))
+
+
+def _solve(kkt: Array, rhs: Array) -> Array:
+    """LU solve of a KKT system; least squares when it is singular (dependent rows, such as a
+    group that spans the whole universe next to the budget)."""
+    try:
+        out = np.asarray(np.linalg.solve(kkt, rhs), dtype=np.float64)
+        if np.all(np.isfinite(out)):
+            return out
+    except np.linalg.LinAlgError:
+        pass
+    return np.asarray(np.linalg.lstsq(kkt, rhs, rcond=None)[0], dtype=np.float64)
 
 
 def _scatter(values: Array, mask: Mask) -> Array:

@@ -241,6 +241,17 @@ class _Solver:
             return excess / sigma**2
         return a * sigma / prob.param
 
+    def exact(self, out: _qp.QpOutcome, a: float) -> _qp.QpOutcome:
+        """``out`` (an extrapolated point) solved exactly on its active set, if that certifies."""
+        polished: _qp.QpOutcome | None = None
+        if self.polisher is not None:
+            polished = self.polisher.solve(a, self.linear, warm=out, max_iter=5)
+        elif self.ops is not None:
+            polished = polish_trades(self.ops, self.rows, a, self.linear, out)
+        if polished is not None and polished.status == "optimal" and self.certified(polished, a):
+            return polished
+        return out
+
     def certified(self, out: _qp.QpOutcome, a: float, strict: bool = False) -> bool:
         """Whether ``out`` already satisfies the objective's own KKT conditions at ``tol``
         (``strict``: those of the QP with risk weight ``a``, whatever the objective)."""
@@ -261,7 +272,7 @@ class _Solver:
         o1 = self.qp(a0, sensitivity=True)
         for _ in range(30):
             u2 = 1.0 / self.want(o1.w, 1.0 / u1)
-            if abs(u2 - u1) <= 1e-13 * u1 and self.certified(o1, 1.0 / u1):
+            if abs(u2 - u1) <= 1e-13 * u1:  # a fixed point: the certificate says how good
                 return o1, 1.0 / u1
             # A second point on o1's branch from its derivative: no second solve needed unless
             # the active set changes on the way to the root.
@@ -271,7 +282,7 @@ class _Solver:
             u3 = self.branch_root(o1, u1, o2, u2)
             guess = _blend(o1, u1, o2, u2, u3)
             if self.certified(guess, 1.0 / u3):
-                return guess, 1.0 / u3
+                return self.exact(guess, 1.0 / u3), 1.0 / u3
             o1, u1 = self.qp(1.0 / u3, sensitivity=True), u3
         return o1, 1.0 / u1
 
