@@ -1,7 +1,7 @@
-"""The main job as a pipeline of stages: ingest → indicators → summary → report.
+"""The main job as a pipeline of stages: ingest → indicators → summary → optimize → report.
 
 A stage is any object with a ``name`` and a ``run(ctx) -> StageResult`` method; later stages
-(a factor model, a portfolio optimiser) plug in with :meth:`Pipeline.insert`.
+(e.g. a factor model) plug in with :meth:`Pipeline.insert`.
 
 Examples
 --------
@@ -12,7 +12,7 @@ Examples
 ...     def run(self, ctx):
 ...         return StageResult(self.name)
 >>> p.insert(Factors(), after="indicators").names
-['ingest', 'indicators', 'factors', 'summary']
+['ingest', 'indicators', 'factors', 'summary', 'optimize']
 """
 
 from ferroquant.pipeline._framework import (
@@ -27,6 +27,7 @@ from ferroquant.pipeline._framework import (
 )
 from ferroquant.pipeline.indicator_sets import INDICATOR_SETS, IndicatorSet, resolve_sets
 from ferroquant.pipeline.job import DEFAULT_DB, JobOptions, JobSummary, default_pipeline, run_job
+from ferroquant.pipeline.optimize_stage import OptimizeSettings, OptimizeStage
 from ferroquant.pipeline.stages import (
     IndicatorStage,
     IngestStage,
@@ -45,6 +46,8 @@ __all__ = [
     "JobOptions",
     "JobSummary",
     "NullProgress",
+    "OptimizeSettings",
+    "OptimizeStage",
     "Pipeline",
     "Progress",
     "ProgressTask",

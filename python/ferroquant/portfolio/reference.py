@@ -118,7 +118,7 @@ def solve_scipy(
     method: str = "SLSQP",
 ) -> PortfolioResult:
     """Solves with `scipy.optimize.minimize`; certified like the fast path's results."""
-    from scipy.optimize import LinearConstraint, NonlinearConstraint, minimize
+    from scipy.optimize import BFGS, LinearConstraint, NonlinearConstraint, minimize
 
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r}; choose one of {', '.join(OBJECTIVES)}")
@@ -171,6 +171,10 @@ def solve_scipy(
         opts["ftol"] = 1e-15
     else:
         opts.update(gtol=1e-12, xtol=1e-14)
+    extra: dict[str, Any] = {}
+    if method == "trust-constr":
+        hess = _hessian(prob, nv)
+        extra["hess"] = (lambda x: hess(x) / scale) if hess is not None else BFGS()
     res = minimize(
         lambda x: f(x) / scale,
         x0,
@@ -179,6 +183,7 @@ def solve_scipy(
         bounds=bounds,
         constraints=cons,
         options=opts,
+        **extra,
     )
     x = np.asarray(res.x, dtype=np.float64)
     cert = certify_weights(
@@ -201,6 +206,36 @@ def solve_scipy(
         param if objective == "utility" else math.nan,
         cert,
     )
+
+
+def _hessian(prob: Problem, nv: int) -> Any:
+    """The objective's Hessian over ``x = (w, t)`` (dense: this is the reference path), or
+    ``None`` where scipy's quasi-Newton update is used instead (the Sharpe ratio)."""
+    n = prob.rows.n
+    s = prob.risk.covariance()
+    l2 = 2 * prob.rows.l2 * np.eye(n)
+
+    def full(h: Array) -> Array:
+        out = np.zeros((nv, nv))
+        out[:n, :n] = h + l2
+        return out
+
+    if prob.objective == "mean_volatility":
+
+        def hess(x: Array) -> Array:
+            sw = s @ x[:n]
+            sig = math.sqrt(max(float(x[:n] @ sw), 1e-300))
+            return full(prob.param * (s / sig - np.outer(sw, sw) / sig**3))
+
+        return hess
+    if prob.objective in ("utility", "min_variance", "target_return"):
+        weight = prob.param if prob.objective == "utility" else 1.0
+        constant = full(weight * s)
+        return lambda x: constant
+    if prob.objective == "target_risk":
+        constant = full(np.zeros((n, n)))
+        return lambda x: constant
+    return None
 
 
 def _linear(rows: Compiled, prob: Problem, nv: int) -> tuple[Array, Array, Array]:

@@ -49,12 +49,13 @@ def portfolio_section(out: Any, plots: bool) -> tuple[str, str]:
     body = cards + "<p></p>" + _html.grid(weights, risk)
     if plots and out.frontier is not None:
         png = _frontier_plot(out)
-        body += "<p></p>" + _html.figure(
+        fig = _html.figure(
             png,
             "Efficient frontier (long-only, cap per asset) of the statistical factor model, with "
             "the chosen portfolio.",
             "efficient frontier",
         )
+        body = cards + "<p></p>" + _html.grid(weights, risk) + "<p></p>" + _html.grid(fig, "")
     s = out.settings
     title = (
         f"Optimised portfolio '{s.portfolio}' ({s.objective}, λ = {s.risk_aversion:g}, "
