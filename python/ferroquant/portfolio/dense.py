@@ -165,9 +165,7 @@ class ActiveSet:
         f = np.flatnonzero(free)
         h = a * self.ops.block(f) + 2 * rows.l2 * np.eye(f.size)
         rhs = -q[f] - a * self.ops.cross(f, w)
-        m = c.shape[0]
-        kkt = np.block([[h, c[:, f].T], [c[:, f], np.zeros((m, m))]])
-        sol = _solve(kkt, np.r_[rhs, rhs_c])
+        sol = _solve(_saddle(h, c[:, f]), np.r_[rhs, rhs_c])
         w[f] = sol[: f.size]
         mult = sol[f.size :]
         return w, mult[: len(self.be)], _scatter(mult[len(self.be) :], act)
@@ -215,8 +213,7 @@ class ActiveSet:
         sw = self.ops.times(out.w)
         h = a * self.ops.block(f) + 2 * self.rows.l2 * np.eye(f.size)
         m = c.shape[0]
-        kkt = np.block([[h, c[:, f].T], [c[:, f], np.zeros((m, m))]])
-        sol = _solve(kkt, np.r_[-sw[f], np.zeros(m)])
+        sol = _solve(_saddle(h, c[:, f]), np.r_[-sw[f], np.zeros(m)])
         dw = np.zeros_like(out.w)
         dw[f] = sol[: f.size]
         dnu, dlam = sol[f.size :][: len(self.be)], _scatter(sol[f.size :][len(self.be) :], act)
@@ -340,6 +337,16 @@ def rows_plain(rows: Compiled) -> Compiled:
 def dense_prepared(s: Array, rows: Compiled) -> ActiveSet:
     """The dense fast path: active-set solves started from a low-rank approximation's answer."""
     return ActiveSet(DenseOps(s), rows, _qp.Prepared(low_rank_structure(s), rows))
+
+
+def _saddle(h: Array, c: Array) -> Array:
+    """``[[H, C'], [C, 0]]``."""
+    f, m = h.shape[0], c.shape[0]
+    out = np.zeros((f + m, f + m))
+    out[:f, :f] = h
+    out[:f, f:] = c.T
+    out[f:, :f] = c
+    return out
 
 
 def _solve(kkt: Array, rhs: Array) -> Array:
