@@ -328,22 +328,33 @@ def _along(o: _qp.QpOutcome, u1: float, u2: float) -> _qp.QpOutcome:
         out: Array = (u1 * x + du * (x - a1 * dx)) / u2  # d(u x)/du = x - a dx/da
         return out
 
+    return _combine(o, d, primal, dual)
+
+
+def _combine(
+    x: _qp.QpOutcome,
+    y: _qp.QpOutcome,
+    primal: Callable[[Array, Array], Array],
+    dual: Callable[[Array, Array], Array],
+) -> _qp.QpOutcome:
+    """A new point from two (a point and its derivative, or two points on one branch): primal
+    fields combined by ``primal``, multipliers by ``dual``."""
+
+    def both(f: Callable[[Array, Array], Array], a: Array | None, b: Array | None) -> Array | None:
+        return None if a is None or b is None else f(a, b)
+
     return _qp.QpOutcome(
-        w=primal(o.w, d.w),
-        t=None if o.t is None or d.t is None else primal(o.t, d.t),
-        y_eq=dual(o.y_eq, d.y_eq),
-        lam_ineq=dual(o.lam_ineq, d.lam_ineq),
-        lam_lower=dual(o.lam_lower, d.lam_lower),
-        lam_upper=dual(o.lam_upper, d.lam_upper),
-        lam_trade=None
-        if o.lam_trade is None or d.lam_trade is None
-        else dual(o.lam_trade, d.lam_trade),
-        status=o.status,
+        w=primal(x.w, y.w),
+        t=both(primal, x.t, y.t),
+        y_eq=dual(x.y_eq, y.y_eq),
+        lam_ineq=dual(x.lam_ineq, y.lam_ineq),
+        lam_lower=dual(x.lam_lower, y.lam_lower),
+        lam_upper=dual(x.lam_upper, y.lam_upper),
+        lam_trade=both(dual, x.lam_trade, y.lam_trade),
+        status=x.status,
         iterations=0,
-        z=primal(o.z, d.z),
-        lam_local=None
-        if o.lam_local is None or d.lam_local is None
-        else dual(o.lam_local, d.lam_local),
+        z=primal(x.z, y.z),
+        lam_local=both(dual, x.lam_local, y.lam_local),
     )
 
 
@@ -375,23 +386,7 @@ def _blend(o1: _qp.QpOutcome, u1: float, o2: _qp.QpOutcome, u2: float, u: float)
         out: Array = (u1 * x1 + th * (u2 * x2 - u1 * x1)) / u
         return out
 
-    return _qp.QpOutcome(
-        w=lin(o1.w, o2.w),
-        t=None if o1.t is None or o2.t is None else lin(o1.t, o2.t),
-        y_eq=mult(o1.y_eq, o2.y_eq),
-        lam_ineq=mult(o1.lam_ineq, o2.lam_ineq),
-        lam_lower=mult(o1.lam_lower, o2.lam_lower),
-        lam_upper=mult(o1.lam_upper, o2.lam_upper),
-        lam_trade=None
-        if o1.lam_trade is None or o2.lam_trade is None
-        else mult(o1.lam_trade, o2.lam_trade),
-        status="optimal",
-        iterations=0,
-        z=lin(o1.z, o2.z),
-        lam_local=None
-        if o1.lam_local is None or o2.lam_local is None
-        else mult(o1.lam_local, o2.lam_local),
-    )
+    return replace(_combine(o1, o2, lin, mult), status="optimal")
 
 
 def _with_row(rows: Compiled, row: Row) -> Compiled:

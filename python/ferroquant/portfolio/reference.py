@@ -29,29 +29,11 @@ from ferroquant.portfolio.problems import (
     Problem,
     _check_supported,
     _gradient,
+    _problem,
 )
-from ferroquant.portfolio.risk import DenseRisk, FactorModel, Risk, as_risk, times
+from ferroquant.portfolio.risk import Risk, times
 
 Array = NDArray[np.float64]
-
-
-def _problem(
-    objective: str,
-    mu: ArrayLike | None,
-    risk: Risk,
-    constraints: Constraints | None,
-    param: float,
-    rf: float,
-) -> Problem:
-    model = as_risk(risk)
-    n = model.n_assets if isinstance(model, FactorModel) else model.shape[0]
-    m = np.zeros(n) if mu is None else np.asarray(mu, dtype=np.float64)
-    if m.shape != (n,) or not np.all(np.isfinite(m)):
-        raise ValueError(f"expected returns must be {n} finite values, got shape {m.shape}")
-    b = model.exposures if isinstance(model, FactorModel) else None
-    rows = (constraints or Constraints()).compile(n, b)
-    adapted: Any = model if isinstance(model, FactorModel) else DenseRisk(model)
-    return Problem(objective, m, adapted, rows, param, rf)
 
 
 def reference_problem(
@@ -63,7 +45,7 @@ def reference_problem(
     risk_free: float = 0.0,
 ) -> Problem:
     """A problem as :func:`certify_weights` takes it (any risk input, no solve)."""
-    return _problem(objective, mu, risk, constraints, param, risk_free)
+    return _problem(objective, mu, risk, constraints, param, risk_free)  # any risk input
 
 
 def _objective(prob: Problem) -> tuple[Any, Any]:

@@ -165,12 +165,8 @@ struct Ipm<'q, 'a> {
     g: Vec<f64>,
     /// Refine the reduced solves (late iterations, where the barrier terms are badly scaled).
     refine: bool,
-    z: Vec<f64>,
-    y: Vec<f64>,
-    sg: Vec<f64>,
-    lg: Vec<f64>,
-    sl: Vec<f64>,
-    ll: Vec<f64>,
+    /// The iterate.
+    x: Point,
     rd: Vec<f64>,
     re: Vec<f64>,
     rg: Vec<f64>,
@@ -181,8 +177,10 @@ struct Ipm<'q, 'a> {
     n_ineq: usize,
 }
 
-/// A copy of the iterate (see the stall guard in [`solve`]).
-struct Snapshot {
+/// A primal-dual point, or a direction between two: weights, equality multipliers, the dense
+/// rows' slacks and multipliers, the per-asset rows' slacks and multipliers.
+#[derive(Clone)]
+struct Point {
     z: Vec<f64>,
     y: Vec<f64>,
     sg: Vec<f64>,
@@ -191,14 +189,15 @@ struct Snapshot {
     ll: Vec<f64>,
 }
 
-/// Search direction.
-struct Step {
-    dz: Vec<f64>,
-    dy: Vec<f64>,
-    dsg: Vec<f64>,
-    dlg: Vec<f64>,
-    dsl: Vec<f64>,
-    dll: Vec<f64>,
+impl Point {
+    fn axpy(&mut self, alpha: f64, d: &Point) {
+        axpy(&mut self.z, alpha, &d.z);
+        axpy(&mut self.y, alpha, &d.y);
+        axpy(&mut self.sg, alpha, &d.sg);
+        axpy(&mut self.lg, alpha, &d.lg);
+        axpy(&mut self.sl, alpha, &d.sl);
+        axpy(&mut self.ll, alpha, &d.ll);
+    }
 }
 
 impl<'q, 'a> Ipm<'q, 'a> {
@@ -225,12 +224,14 @@ impl<'q, 'a> Ipm<'q, 'a> {
             g: vec![0.0; c.len()],
             c,
             refine: false,
-            z,
-            y: vec![0.0; me],
-            sg: vec![1.0; mg],
-            lg: vec![1.0; mg],
-            sl: vec![1.0; qp.n * qp.r],
-            ll: vec![0.0; qp.n * qp.r],
+            x: Point {
+                z,
+                y: vec![0.0; me],
+                sg: vec![1.0; mg],
+                lg: vec![1.0; mg],
+                sl: vec![1.0; qp.n * qp.r],
+                ll: vec![0.0; qp.n * qp.r],
+            },
             rd: vec![0.0; nn],
             re: vec![0.0; me],
             rg: vec![0.0; mg],
@@ -254,35 +255,35 @@ impl<'q, 'a> Ipm<'q, 'a> {
     /// Slacks from the start point, kept away from zero so the first steps are well centred.
     fn initial_slacks(&mut self) {
         let qp = self.qp;
-        let cz = self.cz(&self.z);
+        let cz = self.cz(&self.x.z);
         let me = qp.be.len();
         for g in 0..qp.hg.len() {
             let gap = qp.hg[g] - cz[qp.k + me + g];
-            self.sg[g] = gap.max(1e-2 * (1.0 + qp.hg[g].abs()));
-            self.lg[g] = 1.0;
+            self.x.sg[g] = gap.max(1e-2 * (1.0 + qp.hg[g].abs()));
+            self.x.lg[g] = 1.0;
         }
         for row in 0..qp.n * qp.r {
             if qp.lb[row].is_finite() {
-                let gap = qp.lb[row] - self.local_dot(row, &self.z);
-                self.sl[row] = gap.max(1e-2 * (1.0 + qp.lb[row].abs()).min(1.0));
-                self.ll[row] = 1.0;
+                let gap = qp.lb[row] - self.local_dot(row, &self.x.z);
+                self.x.sl[row] = gap.max(1e-2 * (1.0 + qp.lb[row].abs()).min(1.0));
+                self.x.ll[row] = 1.0;
             } else {
-                self.sl[row] = 1.0;
-                self.ll[row] = 0.0;
+                self.x.sl[row] = 1.0;
+                self.x.ll[row] = 0.0;
             }
         }
     }
 
     fn warm_duals(&mut self, y: &[f64], lg: &[f64], ll: &[f64], mu: f64) {
         let qp = self.qp;
-        if y.len() != self.y.len() || lg.len() != self.lg.len() || ll.len() != self.ll.len() {
+        if y.len() != self.x.y.len() || lg.len() != self.x.lg.len() || ll.len() != self.x.ll.len() {
             return;
         }
-        self.y.copy_from_slice(y);
-        for ((l, &prev), s) in self.lg.iter_mut().zip(lg).zip(&self.sg) {
+        self.x.y.copy_from_slice(y);
+        for ((l, &prev), s) in self.x.lg.iter_mut().zip(lg).zip(&self.x.sg) {
             *l = prev.max(mu / s);
         }
-        for (((l, &prev), s), b) in self.ll.iter_mut().zip(ll).zip(&self.sl).zip(qp.lb) {
+        for (((l, &prev), s), b) in self.x.ll.iter_mut().zip(ll).zip(&self.x.sl).zip(qp.lb) {
             if b.is_finite() {
                 *l = prev.max(mu / s);
             }
@@ -318,15 +319,15 @@ impl<'q, 'a> Ipm<'q, 'a> {
     fn residuals(&mut self) -> (f64, f64, f64) {
         let qp = self.qp;
         let (p, k, me, m) = (qp.p, qp.k, qp.be.len(), self.m);
-        let cz = self.cz(&self.z);
+        let cz = self.cz(&self.x.z);
         let mut mult = vec![0.0; m];
         mult[..k].copy_from_slice(&cz[..k]);
-        mult[k..k + me].copy_from_slice(&self.y);
-        mult[k + me..].copy_from_slice(&self.lg);
+        mult[k..k + me].copy_from_slice(&self.x.y);
+        mult[k + me..].copy_from_slice(&self.x.lg);
         // H z = diag(hd) z + V (V'z): the first k rows of Ĉ are V'.
-        let mut hz: Vec<f64> = qp.hd.iter().zip(&self.z).map(|(h, z)| h * z).collect();
+        let mut hz: Vec<f64> = qp.hd.iter().zip(&self.x.z).map(|(h, z)| h * z).collect();
         self.add_ct(&cz[..k], 0, &mut hz);
-        let zhz = dot(&hz, &self.z);
+        let zhz = dot(&hz, &self.x.z);
         let mut rd: Vec<f64> = hz.iter().zip(qp.q).map(|(h, q)| h + q).collect();
         let mut mult_only = mult;
         mult_only[..k].iter_mut().for_each(|x| *x = 0.0);
@@ -335,7 +336,7 @@ impl<'q, 'a> Ipm<'q, 'a> {
             if qp.lb[row].is_finite() {
                 let i = row / qp.r;
                 for c in 0..p {
-                    rd[i * p + c] += qp.la[row * p + c] * self.ll[row];
+                    rd[i * p + c] += qp.la[row * p + c] * self.x.ll[row];
                 }
             }
         }
@@ -344,11 +345,11 @@ impl<'q, 'a> Ipm<'q, 'a> {
             self.re[e] = cz[k + e] - qp.be[e];
         }
         for g in 0..qp.hg.len() {
-            self.rg[g] = cz[k + me + g] + self.sg[g] - qp.hg[g];
+            self.rg[g] = cz[k + me + g] + self.x.sg[g] - qp.hg[g];
         }
         for row in 0..qp.n * qp.r {
             self.rl[row] = if qp.lb[row].is_finite() {
-                self.local_dot(row, &self.z) + self.sl[row] - qp.lb[row]
+                self.local_dot(row, &self.x.z) + self.x.sl[row] - qp.lb[row]
             } else {
                 0.0
             };
@@ -375,7 +376,7 @@ impl<'q, 'a> Ipm<'q, 'a> {
             for l in 0..qp.r {
                 let rr = i * qp.r + l;
                 if qp.lb[rr].is_finite() {
-                    let d = self.ll[rr] / self.sl[rr];
+                    let d = self.x.ll[rr] / self.x.sl[rr];
                     let a = &qp.la[rr * p..(rr + 1) * p];
                     for c in 0..p {
                         for e in 0..p {
@@ -425,7 +426,7 @@ impl<'q, 'a> Ipm<'q, 'a> {
         }
         for g in 0..qp.hg.len() {
             let a = k + me + g;
-            self.s[a * m + a] += self.sg[g] / self.lg[g];
+            self.s[a * m + a] += self.x.sg[g] / self.x.lg[g];
         }
         let scale = (0..m).fold(0.0_f64, |acc, a| acc.max(self.s[a * m + a]));
         cholesky(&mut self.s, m, 1e-14 * scale.max(1e-300))
@@ -505,20 +506,20 @@ impl<'q, 'a> Ipm<'q, 'a> {
             e2[a] += yh[a];
         }
         for g in 0..qp.hg.len() {
-            e2[k + me + g] += self.sg[g] / self.lg[g] * yh[k + me + g];
+            e2[k + me + g] += self.x.sg[g] / self.x.lg[g] * yh[k + me + g];
         }
         (e1, e2)
     }
 
     /// Newton direction for complementarity targets `s∘λ → rc` (`rcl` per-asset, `rcg` dense).
-    fn direction(&self, rcl: &[f64], rcg: &[f64]) -> Step {
+    fn direction(&self, rcl: &[f64], rcg: &[f64]) -> Point {
         let qp = self.qp;
         let (p, k, me, m) = (qp.p, qp.k, qp.be.len(), self.m);
         let mut r1: Vec<f64> = self.rd.iter().map(|x| -x).collect();
         for (row, rc) in rcl.iter().enumerate() {
             if qp.lb[row].is_finite() {
                 let i = row / qp.r;
-                let f = (self.ll[row] * self.rl[row] - rc) / self.sl[row];
+                let f = (self.x.ll[row] * self.rl[row] - rc) / self.x.sl[row];
                 for c in 0..p {
                     r1[i * p + c] -= qp.la[row * p + c] * f;
                 }
@@ -529,7 +530,7 @@ impl<'q, 'a> Ipm<'q, 'a> {
             r2[k + e] = -self.re[e];
         }
         for g in 0..qp.hg.len() {
-            r2[k + me + g] = -self.rg[g] + rcg[g] / self.lg[g];
+            r2[k + me + g] = -self.rg[g] + rcg[g] / self.x.lg[g];
         }
         let (dz, yh) = self.reduced_solve(&r1, &r2);
         let cdz = self.cz(&dz);
@@ -538,54 +539,55 @@ impl<'q, 'a> Ipm<'q, 'a> {
         for row in 0..qp.n * qp.r {
             if qp.lb[row].is_finite() {
                 let c = self.local_dot(row, &dz);
-                dll[row] = (self.ll[row] * (c + self.rl[row]) - rcl[row]) / self.sl[row];
+                dll[row] = (self.x.ll[row] * (c + self.rl[row]) - rcl[row]) / self.x.sl[row];
                 dsl[row] = -self.rl[row] - c;
             }
         }
         let mg = qp.hg.len();
         let dlg = yh[k + me..].to_vec();
         let dsg = (0..mg).map(|g| -self.rg[g] - cdz[k + me + g]).collect();
-        Step {
-            dz,
-            dy: yh[k..k + me].to_vec(),
-            dsg,
-            dlg,
-            dsl,
-            dll,
+        Point {
+            z: dz,
+            y: yh[k..k + me].to_vec(),
+            sg: dsg,
+            lg: dlg,
+            sl: dsl,
+            ll: dll,
         }
     }
 
     /// Largest step in `(0, 1]` keeping every slack and multiplier non-negative.
-    fn max_step(&self, d: &Step) -> f64 {
+    fn max_step(&self, d: &Point) -> f64 {
         let mut alpha: f64 = 1.0;
         let mut limit = |x: f64, dx: f64| {
             if dx < 0.0 {
                 alpha = alpha.min(-x / dx);
             }
         };
-        for row in 0..self.sl.len() {
+        for row in 0..self.x.sl.len() {
             if self.qp.lb[row].is_finite() {
-                limit(self.sl[row], d.dsl[row]);
-                limit(self.ll[row], d.dll[row]);
+                limit(self.x.sl[row], d.sl[row]);
+                limit(self.x.ll[row], d.ll[row]);
             }
         }
-        for g in 0..self.sg.len() {
-            limit(self.sg[g], d.dsg[g]);
-            limit(self.lg[g], d.dlg[g]);
+        for g in 0..self.x.sg.len() {
+            limit(self.x.sg[g], d.sg[g]);
+            limit(self.x.lg[g], d.lg[g]);
         }
         alpha
     }
 
     fn complementarity(&self) -> f64 {
-        let local: f64 = (0..self.sl.len())
+        let local: f64 = (0..self.x.sl.len())
             .filter(|&r| self.qp.lb[r].is_finite())
-            .map(|r| self.sl[r] * self.ll[r])
+            .map(|r| self.x.sl[r] * self.x.ll[r])
             .sum();
         local
             + self
+                .x
                 .sg
                 .iter()
-                .zip(&self.lg)
+                .zip(&self.x.lg)
                 .map(|(s, l)| s * l)
                 .sum::<f64>()
     }
@@ -593,37 +595,13 @@ impl<'q, 'a> Ipm<'q, 'a> {
     /// `H₁ z = ((hd - hd_fixed)∘z + V V'z) / a`: the gradient's derivative in the risk weight.
     fn risk_gradient(&self, a: f64, fixed: &[f64]) -> Vec<f64> {
         let k = self.qp.k;
-        let vz = self.cz(&self.z);
-        let mut g: Vec<f64> = (0..self.z.len())
-            .map(|j| (self.qp.hd[j] - fixed[j]) * self.z[j])
+        let vz = self.cz(&self.x.z);
+        let mut g: Vec<f64> = (0..self.x.z.len())
+            .map(|j| (self.qp.hd[j] - fixed[j]) * self.x.z[j])
             .collect();
         self.add_ct(&vz[..k], 0, &mut g);
         g.iter_mut().for_each(|x| *x /= a);
         g
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            z: self.z.clone(),
-            y: self.y.clone(),
-            sg: self.sg.clone(),
-            lg: self.lg.clone(),
-            sl: self.sl.clone(),
-            ll: self.ll.clone(),
-        }
-    }
-
-    fn restore(&mut self, s: Snapshot) {
-        (self.z, self.y, self.sg, self.lg, self.sl, self.ll) = (s.z, s.y, s.sg, s.lg, s.sl, s.ll);
-    }
-
-    fn take(&mut self, d: &Step, alpha: f64) {
-        axpy(&mut self.z, alpha, &d.dz);
-        axpy(&mut self.y, alpha, &d.dy);
-        axpy(&mut self.sg, alpha, &d.dsg);
-        axpy(&mut self.lg, alpha, &d.dlg);
-        axpy(&mut self.sl, alpha, &d.dsl);
-        axpy(&mut self.ll, alpha, &d.dll);
     }
 }
 
@@ -692,12 +670,12 @@ pub fn solve(
     // The best iterate so far (by its worst measure): near the solution, round-off can make the
     // barrier terms overflow or the residuals stall; the answer is then the best point seen, never
     // the garbage of a broken step.
-    let mut best: Option<(f64, Snapshot, [f64; 3])> = None;
+    let mut best: Option<(f64, Point, [f64; 3])> = None;
     let mut stalled = 0;
     while iterations <= settings.max_iter {
         let (pr, du, zhz) = ipm.residuals();
         let comp = ipm.complementarity();
-        let obj = 0.5 * zhz + qp.q.iter().zip(&ipm.z).map(|(a, b)| a * b).sum::<f64>();
+        let obj = 0.5 * zhz + qp.q.iter().zip(&ipm.x.z).map(|(a, b)| a * b).sum::<f64>();
         primal = pr / rhs_scale;
         dual = du / data_scale;
         gap = comp / (1.0 + obj.abs());
@@ -718,14 +696,14 @@ pub fn solve(
             _ => stalled = 0,
         }
         if best.as_ref().is_none_or(|(b, _, _)| merit < *b) {
-            best = Some((merit, ipm.snapshot(), [primal, dual, gap]));
+            best = Some((merit, ipm.x.clone(), [primal, dual, gap]));
         }
         if stalled >= 5 {
             break;
         }
-        let lam_max = inf_norm(&ipm.ll)
-            .max(inf_norm(&ipm.lg))
-            .max(inf_norm(&ipm.y));
+        let lam_max = inf_norm(&ipm.x.ll)
+            .max(inf_norm(&ipm.x.lg))
+            .max(inf_norm(&ipm.x.y));
         if lam_max > 1e13 * data_scale && primal > settings.tol {
             status = Status::Infeasible;
             break;
@@ -741,35 +719,35 @@ pub fn solve(
         let mu = comp / n_ineq;
         ipm.refine = gap < 1e-6;
         // Predictor: pure Newton (affine) step.
-        let zl = vec![0.0; ipm.sl.len()];
-        let zg = vec![0.0; ipm.sg.len()];
+        let zl = vec![0.0; ipm.x.sl.len()];
+        let zg = vec![0.0; ipm.x.sg.len()];
         let aff = ipm.direction_with(&zl, &zg);
         let a_aff = ipm.max_step(&aff);
         let mut mu_aff = 0.0;
-        for row in 0..ipm.sl.len() {
+        for row in 0..ipm.x.sl.len() {
             if qp.lb[row].is_finite() {
                 mu_aff +=
-                    (ipm.sl[row] + a_aff * aff.dsl[row]) * (ipm.ll[row] + a_aff * aff.dll[row]);
+                    (ipm.x.sl[row] + a_aff * aff.sl[row]) * (ipm.x.ll[row] + a_aff * aff.ll[row]);
             }
         }
-        for g in 0..ipm.sg.len() {
-            mu_aff += (ipm.sg[g] + a_aff * aff.dsg[g]) * (ipm.lg[g] + a_aff * aff.dlg[g]);
+        for g in 0..ipm.x.sg.len() {
+            mu_aff += (ipm.x.sg[g] + a_aff * aff.sg[g]) * (ipm.x.lg[g] + a_aff * aff.lg[g]);
         }
         mu_aff /= n_ineq;
         let sigma = (mu_aff / mu.max(1e-300)).powi(3).clamp(0.0, 1.0);
         // Corrector: centring plus the second-order term of the predictor.
-        let rcl: Vec<f64> = (0..ipm.sl.len())
-            .map(|r| aff.dsl[r] * aff.dll[r] - sigma * mu)
+        let rcl: Vec<f64> = (0..ipm.x.sl.len())
+            .map(|r| aff.sl[r] * aff.ll[r] - sigma * mu)
             .collect();
-        let rcg: Vec<f64> = (0..ipm.sg.len())
-            .map(|g| aff.dsg[g] * aff.dlg[g] - sigma * mu)
+        let rcg: Vec<f64> = (0..ipm.x.sg.len())
+            .map(|g| aff.sg[g] * aff.lg[g] - sigma * mu)
             .collect();
         let step = ipm.direction_with(&rcl, &rcg);
         let alpha = (0.995 * ipm.max_step(&step)).min(1.0);
-        ipm.take(&step, alpha);
+        ipm.x.axpy(alpha, &step);
     }
     if let Some((_, snap, [p, d, g])) = best {
-        ipm.restore(snap);
+        ipm.x = snap;
         (primal, dual, gap) = (p, d, g);
         if primal <= settings.tol && dual <= settings.tol && gap <= settings.tol {
             status = Status::Optimal;
@@ -784,17 +762,17 @@ pub fn solve(
             ipm.re.iter_mut().for_each(|x| *x = 0.0);
             ipm.rg.iter_mut().for_each(|x| *x = 0.0);
             ipm.rl.iter_mut().for_each(|x| *x = 0.0);
-            let d = ipm.direction(&vec![0.0; ipm.sl.len()], &vec![0.0; ipm.sg.len()]);
-            Some([d.dz, d.dy, d.dlg, d.dll])
+            let d = ipm.direction(&vec![0.0; ipm.x.sl.len()], &vec![0.0; ipm.x.sg.len()]);
+            Some([d.z, d.y, d.lg, d.ll])
         }
         _ => None,
     };
     Ok(Solution {
         sensitivity,
-        z: ipm.z,
-        y: ipm.y,
-        lam_rows: ipm.lg,
-        lam_local: ipm.ll,
+        z: ipm.x.z,
+        y: ipm.x.y,
+        lam_rows: ipm.x.lg,
+        lam_local: ipm.x.ll,
         status,
         iterations,
         primal_residual: primal,
@@ -805,18 +783,18 @@ pub fn solve(
 
 impl Ipm<'_, '_> {
     /// Corrector direction: targets `s∘λ = -(Δs∘Δλ) + σμ`, i.e. `rc = s∘λ + Δs_aff∘Δλ_aff - σμ`.
-    fn direction_with(&self, corr_l: &[f64], corr_g: &[f64]) -> Step {
-        let rcl: Vec<f64> = (0..self.sl.len())
+    fn direction_with(&self, corr_l: &[f64], corr_g: &[f64]) -> Point {
+        let rcl: Vec<f64> = (0..self.x.sl.len())
             .map(|r| {
                 if self.qp.lb[r].is_finite() {
-                    self.sl[r] * self.ll[r] + corr_l[r]
+                    self.x.sl[r] * self.x.ll[r] + corr_l[r]
                 } else {
                     0.0
                 }
             })
             .collect();
-        let rcg: Vec<f64> = (0..self.sg.len())
-            .map(|g| self.sg[g] * self.lg[g] + corr_g[g])
+        let rcg: Vec<f64> = (0..self.x.sg.len())
+            .map(|g| self.x.sg[g] * self.x.lg[g] + corr_g[g])
             .collect();
         self.direction(&rcl, &rcg)
     }
