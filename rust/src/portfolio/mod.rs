@@ -10,5 +10,7 @@
 
 mod dense;
 pub mod qp;
+#[cfg(test)]
+mod tests;
 
 pub use qp::{solve, Qp, Settings, Solution, Start, Status};
