@@ -50,7 +50,7 @@ fmt: $(DEPS)
 	cargo fmt
 
 bench: $(BUILT)
-	$(PY) -m pip install --quiet polars psutil talipp
+	$(PY) -m pip install --quiet polars psutil talipp pyportfolioopt
 	$(PY) benches/bench_indicators.py
 
 clean:
