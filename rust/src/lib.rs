@@ -15,6 +15,7 @@ pub mod panel;
 pub mod pool;
 pub mod range;
 pub mod returns;
+pub mod risk;
 pub mod rolling;
 pub mod rsi;
 pub mod standard;

@@ -1,0 +1,85 @@
+//! Cross-sectional access to `(.., n_assets, n_dates)` blocks. A date's values lie `n_dates` apart,
+//! so dates are handled in blocks of [`DATE_BLOCK`] consecutive columns: one gather reads whole
+//! cache lines (8 dates per line) into a contiguous date-major buffer, the per-date work runs on it,
+//! and results are scattered back. Blocks own disjoint columns, so they can run in parallel.
+
+use rayon::prelude::*;
+
+/// Dates per block: one 64-byte cache line of `f64`.
+pub const DATE_BLOCK: usize = 8;
+
+/// A raw pointer to an output whose disjoint columns are written by different blocks.
+#[derive(Clone, Copy)]
+pub struct SharedOut(*mut f64);
+// SAFETY: every user writes only the columns (dates) of its own block; blocks are disjoint.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    pub fn new(s: &mut [f64]) -> Self {
+        SharedOut(s.as_mut_ptr())
+    }
+
+    /// Writes `v` at flat index `idx`.
+    ///
+    /// # Safety
+    /// `idx` must be in bounds of the slice given to [`SharedOut::new`], which must outlive every
+    /// write, and no other block may write the same index.
+    #[inline]
+    pub unsafe fn write(self, idx: usize, v: f64) {
+        unsafe { *self.0.add(idx) = v }
+    }
+
+    /// Reads the value at flat index `idx` (a column of the caller's own block).
+    ///
+    /// # Safety
+    /// As [`SharedOut::write`].
+    #[inline]
+    pub unsafe fn read(self, idx: usize) -> f64 {
+        unsafe { *self.0.add(idx) }
+    }
+}
+
+/// Copies columns `t0..t0 + b` of `rows` (`n_rows` rows of `n_dates`) into `dst` laid out
+/// `[date][row]`.
+pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, dst: &mut [f64]) {
+    for r in 0..n_rows {
+        let row = &src[r * n_dates + t0..r * n_dates + t0 + b];
+        for (j, &v) in row.iter().enumerate() {
+            dst[j * n_rows + r] = v;
+        }
+    }
+}
+
+/// [`gather`] from an output shared between blocks.
+///
+/// # Safety
+/// `src` must hold `n_rows * n_dates` values, and columns `t0..t0 + b` must belong to the caller.
+pub unsafe fn gather_shared(
+    src: SharedOut,
+    n_rows: usize,
+    n_dates: usize,
+    t0: usize,
+    b: usize,
+    dst: &mut [f64],
+) {
+    for r in 0..n_rows {
+        for j in 0..b {
+            dst[j * n_rows + r] = unsafe { src.read(r * n_dates + t0 + j) };
+        }
+    }
+}
+
+/// Runs `f(t0, b, state)` for every block of dates, in parallel; `init` builds per-worker scratch.
+pub fn for_each_date_block<S, I, F>(n_dates: usize, init: I, f: F)
+where
+    I: Fn() -> S + Sync + Send,
+    F: Fn(usize, usize, &mut S) + Sync + Send,
+{
+    let n_blocks = n_dates.div_ceil(DATE_BLOCK);
+    (0..n_blocks).into_par_iter().for_each_init(init, |s, blk| {
+        let t0 = blk * DATE_BLOCK;
+        let b = DATE_BLOCK.min(n_dates - t0);
+        f(t0, b, s);
+    });
+}
