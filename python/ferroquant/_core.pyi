@@ -21,6 +21,12 @@ __all__ = [
     "macd",
     "oscillator",
     "returns",
+    "risk_covariance",
+    "risk_descriptors",
+    "risk_eigen_adjust",
+    "risk_regression",
+    "risk_specific",
+    "risk_standardize",
     "rolling",
     "rsi",
     "scan",
@@ -130,5 +136,65 @@ def factor_analytics_core(
     qret: _F64,
     turnover: _F64,
     autocorr: _F64,
+    threads: int,
+) -> None: ...
+def risk_descriptors(
+    close: _F64,
+    activity: _F64 | None,
+    weights: _F64 | None,
+    windows: tuple[int, int, int, int, int, int, int, int],
+    half_lives: tuple[float, float, float, float],
+    min_fraction: float,
+    out: _F64,
+    threads: int,
+) -> None: ...
+def risk_standardize(
+    values: _F64,
+    caps: _F64 | None,
+    universe: NDArray[np.bool_] | None,
+    winsor: float,
+    min_valid: int,
+    orthogonalize: list[tuple[int, list[int]]],
+    imputed: _F64,
+    dropped: _F64,
+    universe_count: _F64,
+    threads: int,
+) -> None: ...
+def risk_regression(
+    exposures: _F64,
+    returns: _F64,
+    lead: int,
+    weights: _F64 | None,
+    shares: _F64 | None,
+    industries: NDArray[np.int64],
+    n_industries: int,
+    factor_returns: _F64,
+    tstats: _F64,
+    stats: _F64,
+    residuals: _F64,
+    threads: int,
+) -> None: ...
+def risk_covariance(
+    factor_returns: _F64,
+    vol_half_life: float,
+    corr_half_life: float,
+    nw_lags: int,
+    vra_half_life: float,
+    min_obs: int,
+    cov: _F64,
+    vra: _F64,
+    repairs: _F64,
+) -> None: ...
+def risk_eigen_adjust(
+    cov: _F64, n_sims: int, n_periods: int, scale: float, seed: int, out: _F64, threads: int
+) -> None: ...
+def risk_specific(
+    residuals: _F64,
+    size: _F64 | None,
+    half_life: float,
+    min_obs: int,
+    shrinkage: float,
+    n_groups: int,
+    out: _F64,
     threads: int,
 ) -> None: ...

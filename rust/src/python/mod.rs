@@ -5,6 +5,7 @@
 
 mod arrays;
 mod factors;
+mod risk;
 mod run;
 mod stream;
 
@@ -424,6 +425,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wma, m)?)?;
     m.add_function(wrap_pyfunction!(factors::forward_returns, m)?)?;
     m.add_function(wrap_pyfunction!(factors::factor_analytics_core, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_descriptors, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_standardize, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_regression, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_covariance, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_eigen_adjust, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_specific, m)?)?;
     m.add_function(wrap_pyfunction!(rsi, m)?)?;
     m.add_function(wrap_pyfunction!(bollinger, m)?)?;
     m.add_function(wrap_pyfunction!(stddev, m)?)?;

@@ -219,7 +219,7 @@ pub fn descriptors_panel(
         ("mom_half_life", p.mom_half_life),
         ("rev_half_life", p.rev_half_life),
     ] {
-        if !(h >= 0.0) || h.is_nan() {
+        if h.is_nan() || h < 0.0 {
             return Err(Error::param(
                 name,
                 h,

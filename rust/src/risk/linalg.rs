@@ -31,7 +31,7 @@ impl Cholesky {
             if d < -REL_TOL * orig.max(REL_TOL * max_diag) || orig < 0.0 {
                 negative = true;
             }
-            if !(orig > REL_TOL * max_diag && d > REL_TOL * orig) || !d.is_finite() {
+            if !(orig > REL_TOL * max_diag && d > REL_TOL * orig && d.is_finite()) {
                 continue;
             }
             kept[j] = true;

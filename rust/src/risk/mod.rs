@@ -7,6 +7,9 @@
 //! ([`columns`]); one series or one date is always reduced by one thread in a fixed order, so
 //! results are bit-identical for any thread count.
 
+// Dense small-matrix code indexes several arrays with one subscript, as the formulas do.
+#![allow(clippy::needless_range_loop)]
+
 pub mod columns;
 pub mod covariance;
 pub mod eigen;

@@ -40,14 +40,14 @@ pub fn specific_risk(
             "another shape",
         ));
     }
-    if !(p.half_life > 0.0) || !p.half_life.is_finite() {
+    if p.half_life.is_nan() || p.half_life <= 0.0 || !p.half_life.is_finite() {
         return Err(Error::param(
             "half_life",
             p.half_life,
             "a finite half-life > 0 dates",
         ));
     }
-    if !(p.shrinkage >= 0.0) || !p.shrinkage.is_finite() {
+    if p.shrinkage.is_nan() || p.shrinkage < 0.0 || !p.shrinkage.is_finite() {
         return Err(Error::param(
             "shrinkage",
             p.shrinkage,

@@ -75,7 +75,7 @@ pub fn zscore(x: &mut [f64], w: Option<&[f64]>, idx: &[usize], winsor: f64) {
         sd = sample_sd(x, idx);
     }
     let mu = weighted_mean(x, w, idx);
-    if !(sd > 0.0) || !sd.is_finite() {
+    if sd.is_nan() || sd <= 0.0 || !sd.is_finite() {
         idx.iter().for_each(|&i| x[i] = 0.0);
         return;
     }
@@ -140,15 +140,16 @@ pub fn standardize_exposures(
             ));
         }
     }
-    if let Some(bar) = values
+    if let Some((row, bar)) = values
         .chunks(t.max(1))
-        .find_map(crate::panel::first_infinite)
+        .enumerate()
+        .find_map(|(r, x)| crate::panel::first_infinite(x).map(|b| (r, b)))
     {
         return Err(Error::NonFinite {
             name: "exposures",
-            asset: 0,
+            asset: row % n.max(1),
             bar,
-            value: f64::INFINITY,
+            value: values[row * t + bar],
         });
     }
     if cells == 0 || k == 0 {

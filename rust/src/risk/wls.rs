@@ -259,7 +259,7 @@ impl Date<'_> {
         let nobs = used.len();
         let g_ne = wg.iter().filter(|&&w| w > 0.0).count();
         let ctot: f64 = cg.iter().sum();
-        if nobs < g_ne + k + 1 || !(ctot > 0.0) {
+        if nobs < g_ne + k + 1 || ctot.is_nan() || ctot <= 0.0 {
             return [f64::NAN, nobs as f64, g_ne as f64, f64::NAN];
         }
         for c in 0..g {
