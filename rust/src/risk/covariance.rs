@@ -197,9 +197,12 @@ pub fn factor_covariance(
                     cur_rep = 1.0;
                 }
                 cur_vra = if wb > 0.0 { sb / wb } else { 1.0 };
+                // Computed once per pair and mirrored, so F is symmetric to the bit.
                 for a in 0..k {
-                    for b in 0..k {
-                        current[a * k + b] = sigma[a] * rm[a * k + b] * sigma[b] * cur_vra;
+                    for b in 0..=a {
+                        let v = sigma[a] * rm[a * k + b] * sigma[b] * cur_vra;
+                        current[a * k + b] = v;
+                        current[b * k + a] = v;
                     }
                 }
                 prev_sigma = Some(sigma);

@@ -64,9 +64,12 @@ pub fn specific_risk(
         let e = &resid[i * t..(i + 1) * t];
         let (mut s, mut w, mut c) = (0.0, 0.0, 0usize);
         for (tt, v) in e.iter().enumerate() {
+            // Every date ages the average; a missing residual adds nothing.
+            s *= lam;
+            w *= lam;
             if v.is_finite() {
-                s = lam * s + v * v;
-                w = lam * w + 1.0;
+                s += v * v;
+                w += 1.0;
                 c += 1;
             }
             o[tt] = if c >= p.min_obs {
