@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
+import _risk_oracle as oracle
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 from ferroquant import factors
-
-import _risk_oracle as oracle
 
 F64 = NDArray[np.float64]
 
