@@ -270,13 +270,21 @@ fn asset(c: &[f64], act: Option<&[f64]>, mkt: &[f64], p: &DescriptorParams, o: [
     let mut mo = Ew::<1>::new(p.mom_window, p.mom_half_life, fr, 1);
     let mut rv = Ew::<1>::new(p.rev_window, p.rev_half_life, fr, 1);
     let mut lq = p.liq_windows.map(|w| Ew::<1>::new(w, 0.0, fr, 1));
+    // Each return and log return is computed once; windows leaving a value read it back here.
+    let r: Vec<f64> = (0..t_len).map(|s| ret(c, s).unwrap_or(f64::NAN)).collect();
+    let logr: Vec<f64> = r.iter().map(|y| y.ln_1p()).collect();
     let pair = |s: usize| -> Option<[f64; 6]> {
-        let y = ret(c, s)?;
-        let x = mkt[s];
-        x.is_finite().then_some([1.0, x, y, x * x, x * y, y * y])
+        let (x, y) = (mkt[s], r[s]);
+        (x.is_finite() && y.is_finite()).then_some([1.0, x, y, x * x, x * y, y * y])
     };
-    let one = |s: usize| -> Option<[f64; 3]> { ret(c, s).map(|y| [1.0, y, y * y]) };
-    let lr = |s: usize| -> Option<[f64; 1]> { ret(c, s).map(|y| [y.ln_1p()]) };
+    let one = |s: usize| -> Option<[f64; 3]> {
+        let y = r[s];
+        y.is_finite().then_some([1.0, y, y * y])
+    };
+    let lr = |s: usize| -> Option<[f64; 1]> {
+        let y = logr[s];
+        y.is_finite().then_some([y])
+    };
     let a = |s: usize| -> Option<[f64; 1]> {
         let v = act?[s];
         v.is_finite().then_some([v])

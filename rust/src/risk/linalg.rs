@@ -1,6 +1,39 @@
 //! Small dense symmetric linear algebra (a few dozen unknowns) for the per-date systems: Cholesky
 //! with collinear columns dropped, and Jacobi eigendecomposition. Matrices are row-major `p x p`.
 
+/// `sum a_u b_u` in four interleaved partial sums (vectorised; the order is fixed, so the result
+/// does not depend on anything but the inputs).
+#[inline]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += x * y;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `sum a_u` in four interleaved partial sums, like [`dot`].
+#[inline]
+pub fn sum(a: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let ca = a.chunks_exact(4);
+    let tail: f64 = ca.remainder().iter().sum();
+    for x in ca {
+        for l in 0..4 {
+            acc[l] += x[l];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
 /// A pivot below `REL_TOL` times its column's original diagonal (or a diagonal below `REL_TOL`
 /// times the largest one) marks the column collinear with the earlier ones.
 pub const REL_TOL: f64 = 1e-10;

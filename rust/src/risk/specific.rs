@@ -92,15 +92,24 @@ pub fn specific_risk(
             // SAFETY: this block reads and writes only its own columns t0..t0+b.
             unsafe { gather_shared(shared, n, t, t0, b, sb) };
             super::columns::gather(size, n, t, t0, b, zb);
+            let mut prev: Vec<usize> = Vec::new();
+            let mut seen: Vec<bool> = Vec::new();
             for j in 0..b {
                 let sig = &mut sb[j * n..(j + 1) * n];
                 let z = &zb[j * n..(j + 1) * n];
-                let mut idx: Vec<usize> = (0..n)
-                    .filter(|&i| sig[i].is_finite() && z[i] > 0.0)
-                    .collect();
+                // Sizes move little from one date to the next: starting from the previous date's
+                // order, the adaptive stable sort is close to linear. The order is total, so the
+                // result does not depend on the starting order.
+                let valid = |i: usize| sig[i].is_finite() && z[i] > 0.0;
+                seen.clear();
+                seen.resize(n, false);
+                let mut idx: Vec<usize> = prev.iter().copied().filter(|&i| valid(i)).collect();
+                idx.iter().for_each(|&i| seen[i] = true);
+                idx.extend((0..n).filter(|&i| !seen[i] && valid(i)));
+                idx.sort_by(|&a, &c| z[a].total_cmp(&z[c]).then(a.cmp(&c)));
+                prev.clone_from(&idx);
                 let m = idx.len();
                 if m >= g {
-                    idx.sort_unstable_by(|&a, &c| z[a].total_cmp(&z[c]).then(a.cmp(&c)));
                     let mut shrunk = vec![0.0; m];
                     for grp in 0..g {
                         let lo = grp * m / g;

@@ -13,7 +13,7 @@
 //! the universe are NaN.
 
 use super::columns::{for_each_date_block, gather, gather_shared, SharedOut, DATE_BLOCK};
-use super::linalg::Cholesky;
+use super::linalg::{dot, sum, Cholesky};
 use crate::error::{Error, Result};
 
 /// Options of [`standardize_exposures`].
@@ -37,49 +37,64 @@ pub struct Counts<'a> {
     pub universe: &'a mut [f64],
 }
 
-fn weighted_mean(x: &[f64], w: Option<&[f64]>, idx: &[usize]) -> f64 {
+/// Mean of `v` weighted by `w` (entries 0 where a weight is unusable); the plain mean when no
+/// weight is positive.
+fn weighted_mean(v: &[f64], w: Option<&[f64]>) -> f64 {
     if let Some(w) = w {
-        let (mut sw, mut swx) = (0.0, 0.0);
-        for &i in idx {
-            let wi = w[i];
-            if wi.is_finite() && wi > 0.0 {
-                sw += wi;
-                swx += wi * x[i];
-            }
-        }
+        let sw = sum(w);
         if sw > 0.0 {
-            return swx / sw;
+            return dot(w, v) / sw;
         }
     }
-    idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64
+    sum(v) / v.len() as f64
 }
 
-fn sample_sd(x: &[f64], idx: &[usize]) -> f64 {
-    let n = idx.len() as f64;
-    let m = idx.iter().map(|&i| x[i]).sum::<f64>() / n;
-    let ss: f64 = idx.iter().map(|&i| (x[i] - m) * (x[i] - m)).sum();
-    (ss / (n - 1.0)).sqrt()
+fn sample_sd(v: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    let n = v.len() as f64;
+    let m = sum(v) / n;
+    scratch.clear();
+    scratch.extend(v.iter().map(|x| x - m));
+    (dot(scratch, scratch) / (n - 1.0)).sqrt()
 }
 
-/// z-scores `x` over `idx` in place (see the module docs); `winsor = 0` skips the clipping.
-pub fn zscore(x: &mut [f64], w: Option<&[f64]>, idx: &[usize], winsor: f64) {
-    if idx.len() < 2 {
-        idx.iter().for_each(|&i| x[i] = 0.0);
+/// z-scores the contiguous values `v` in place (see the module docs); `w` are their weights, 0
+/// where unusable; `winsor = 0` skips the clipping.
+pub fn zscore(v: &mut [f64], w: Option<&[f64]>, winsor: f64, scratch: &mut Vec<f64>) {
+    if v.len() < 2 {
+        v.iter_mut().for_each(|x| *x = 0.0);
         return;
     }
-    let mut sd = sample_sd(x, idx);
+    let mut sd = sample_sd(v, scratch);
     if winsor > 0.0 && winsor.is_finite() && sd > 0.0 {
-        let mu = weighted_mean(x, w, idx);
+        let mu = weighted_mean(v, w);
         let (lo, hi) = (mu - winsor * sd, mu + winsor * sd);
-        idx.iter().for_each(|&i| x[i] = x[i].clamp(lo, hi));
-        sd = sample_sd(x, idx);
+        let (mn, mx) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        if mn < lo || mx > hi {
+            v.iter_mut().for_each(|x| *x = x.clamp(lo, hi));
+            sd = sample_sd(v, scratch);
+        }
     }
-    let mu = weighted_mean(x, w, idx);
+    let mu = weighted_mean(v, w);
     if sd.is_nan() || sd <= 0.0 || !sd.is_finite() {
-        idx.iter().for_each(|&i| x[i] = 0.0);
+        v.iter_mut().for_each(|x| *x = 0.0);
         return;
     }
-    idx.iter().for_each(|&i| x[i] = (x[i] - mu) / sd);
+    v.iter_mut().for_each(|x| *x = (*x - mu) / sd);
+}
+
+/// Per-worker buffers.
+#[derive(Default)]
+struct Work {
+    count: Vec<u32>,
+    kept: Vec<usize>,
+    pos: Vec<usize>,
+    v: Vec<f64>,
+    w: Vec<f64>,
+    scratch: Vec<f64>,
 }
 
 /// Standardises `values` (`k * n * t`, style-major) in place; see the module docs.
@@ -162,8 +177,14 @@ pub fn standardize_exposures(
     let kn = k * n;
     for_each_date_block(
         t,
-        || (vec![0.0; DATE_BLOCK * kn], vec![0.0; DATE_BLOCK * n]),
-        |t0, b, (xb, cb)| {
+        || {
+            (
+                vec![0.0; DATE_BLOCK * kn],
+                vec![0.0; DATE_BLOCK * n],
+                Work::default(),
+            )
+        },
+        |t0, b, (xb, cb, work)| {
             // SAFETY: this block reads and writes only its own columns t0..t0+b.
             unsafe { gather_shared(vals, kn, t, t0, b, xb) };
             if !caps.is_empty() {
@@ -173,14 +194,17 @@ pub fn standardize_exposures(
                 let x = &mut xb[j * kn..(j + 1) * kn];
                 let w = (!caps.is_empty()).then(|| &cb[j * n..(j + 1) * n]);
                 let tt = t0 + j;
-                let (nu, nd, imputed) = one_date(x, w, universe, n, t, tt, k, p);
+                let uni_col = |i: usize| universe[i * t + tt];
+                let mask: Option<&dyn Fn(usize) -> bool> =
+                    (!universe.is_empty()).then_some(&uni_col);
+                let (nu, nd) = one_date(x, w, mask, n, k, p, work, |s, c| {
+                    // SAFETY: column tt belongs to this block.
+                    unsafe { imp.write(s * t + tt, c as f64) }
+                });
                 // SAFETY: column tt belongs to this block.
                 unsafe {
                     uni.write(tt, nu as f64);
                     drp.write(tt, nd as f64);
-                    for (s, c) in imputed.iter().enumerate() {
-                        imp.write(s * t + tt, *c as f64);
-                    }
                 }
             }
             for r in 0..kn {
@@ -194,99 +218,125 @@ pub fn standardize_exposures(
     Ok(())
 }
 
+/// Standardises one date `x` (`[style][asset]`); returns the universe size and the assets dropped,
+/// and reports the imputed count of each style through `imputed(style, count)`.
 #[allow(clippy::too_many_arguments)]
 fn one_date(
     x: &mut [f64],
-    w: Option<&[f64]>,
-    universe: &[bool],
+    caps: Option<&[f64]>,
+    universe: Option<&dyn Fn(usize) -> bool>,
     n: usize,
-    t: usize,
-    tt: usize,
     k: usize,
     p: &StandardizeParams,
-) -> (usize, usize, Vec<usize>) {
-    let mut kept = Vec::with_capacity(n);
+    work: &mut Work,
+    mut imputed: impl FnMut(usize, usize),
+) -> (usize, usize) {
+    work.count.clear();
+    work.count.resize(n, 0);
+    for s in 0..k {
+        for (c, v) in work.count.iter_mut().zip(&x[s * n..(s + 1) * n]) {
+            *c += u32::from(v.is_finite());
+        }
+    }
+    work.kept.clear();
     let (mut nu, mut nd) = (0, 0);
     for i in 0..n {
-        let valid = (0..k).filter(|&s| x[s * n + i].is_finite()).count();
-        let inside = if universe.is_empty() {
-            valid > 0
-        } else {
-            universe[i * t + tt]
+        let valid = work.count[i] as usize;
+        let inside = match universe {
+            Some(u) => u(i),
+            None => valid > 0,
         };
-        if inside {
-            nu += 1;
-        }
+        nu += usize::from(inside);
         if inside && valid >= p.min_valid {
-            kept.push(i);
+            work.kept.push(i);
         } else {
             nd += usize::from(inside);
             (0..k).for_each(|s| x[s * n + i] = f64::NAN);
         }
     }
-    let mut imputed = vec![0usize; k];
-    let mut idx = Vec::with_capacity(kept.len());
-    for (s, imp) in imputed.iter_mut().enumerate() {
+    let usable = |c: f64| if c.is_finite() && c > 0.0 { c } else { 0.0 };
+    for s in 0..k {
         let col = &mut x[s * n..(s + 1) * n];
-        idx.clear();
-        idx.extend(kept.iter().copied().filter(|&i| col[i].is_finite()));
-        zscore(col, w, &idx, p.winsor);
-        for &i in &kept {
-            if !col[i].is_finite() {
-                col[i] = 0.0;
-                *imp += 1;
+        work.pos.clear();
+        work.pos
+            .extend(work.kept.iter().copied().filter(|&i| col[i].is_finite()));
+        work.v.clear();
+        work.v.extend(work.pos.iter().map(|&i| col[i]));
+        let w = caps.map(|c| {
+            work.w.clear();
+            work.w.extend(work.pos.iter().map(|&i| usable(c[i])));
+            &work.w[..]
+        });
+        zscore(&mut work.v, w, p.winsor, &mut work.scratch);
+        for (&i, &z) in work.pos.iter().zip(&work.v) {
+            col[i] = z;
+        }
+        let missing = work.kept.len() - work.pos.len();
+        if missing > 0 {
+            for &i in &work.kept {
+                if !col[i].is_finite() {
+                    col[i] = 0.0;
+                }
             }
         }
+        imputed(s, missing);
     }
     for (target, regs) in &p.orthogonalize {
-        orthogonalize(x, w, &kept, n, *target, regs);
+        orthogonalize(x, caps, &work.kept, n, *target, regs, &mut work.scratch);
     }
-    (nu, nd, imputed)
+    (nu, nd)
 }
 
 /// Replaces style `target` by its residual on `regs` (with intercept) and z-scores it again.
 fn orthogonalize(
     x: &mut [f64],
-    w: Option<&[f64]>,
+    caps: Option<&[f64]>,
     kept: &[usize],
     n: usize,
     target: usize,
     regs: &[usize],
+    scratch: &mut Vec<f64>,
 ) {
     let m = regs.len() + 1;
+    let usable = |c: f64| if c.is_finite() && c > 0.0 { c } else { 0.0 };
+    let mut w: Vec<f64> = match caps {
+        Some(c) => kept.iter().map(|&i| usable(c[i])).collect(),
+        None => vec![1.0; kept.len()],
+    };
+    if sum(&w) <= 0.0 {
+        w.iter_mut().for_each(|v| *v = 1.0);
+    }
+    // Columns of the design (intercept, regressors), each scaled by its weight for the Gram matrix.
+    let cols: Vec<Vec<f64>> = std::iter::once(vec![1.0; kept.len()])
+        .chain(
+            regs.iter()
+                .map(|&r| kept.iter().map(|&i| x[r * n + i]).collect()),
+        )
+        .collect();
+    let y: Vec<f64> = kept.iter().map(|&i| x[target * n + i]).collect();
+    let wy: Vec<f64> = w.iter().zip(&y).map(|(a, b)| a * b).collect();
     let mut a = vec![0.0; m * m];
     let mut rhs = vec![0.0; m];
-    let mut row = vec![0.0; m];
-    let weight = |i: usize| match w {
-        Some(w) if w[i].is_finite() && w[i] > 0.0 => w[i],
-        Some(_) => 0.0,
-        None => 1.0,
-    };
-    let any_weight = kept.iter().any(|&i| weight(i) > 0.0);
-    for &i in kept {
-        let wi = if any_weight { weight(i) } else { 1.0 };
-        row[0] = 1.0;
-        for (c, &r) in regs.iter().enumerate() {
-            row[c + 1] = x[r * n + i];
-        }
-        let y = x[target * n + i];
-        for a_ in 0..m {
-            rhs[a_] += wi * row[a_] * y;
-            for b_ in 0..=a_ {
-                a[a_ * m + b_] += wi * row[a_] * row[b_];
-            }
+    for c1 in 0..m {
+        let wc: Vec<f64> = w.iter().zip(&cols[c1]).map(|(a, b)| a * b).collect();
+        rhs[c1] = dot(&cols[c1], &wy);
+        for c2 in 0..=c1 {
+            a[c1 * m + c2] = dot(&wc, &cols[c2]);
         }
     }
     let chol = Cholesky::new(&a, m);
     chol.solve(&mut rhs);
-    for &i in kept {
-        let mut fit = rhs[0];
-        for (c, &r) in regs.iter().enumerate() {
-            fit += rhs[c + 1] * x[r * n + i];
+    let mut res = y;
+    for (c, col) in cols.iter().enumerate() {
+        for (r, v) in res.iter_mut().zip(col) {
+            *r -= rhs[c] * v;
         }
-        x[target * n + i] -= fit;
     }
-    zscore(&mut x[target * n..(target + 1) * n], w, kept, 0.0);
+    let wz = caps.map(|c| kept.iter().map(|&i| usable(c[i])).collect::<Vec<f64>>());
+    zscore(&mut res, wz.as_deref(), 0.0, scratch);
+    for (&i, v) in kept.iter().zip(res) {
+        x[target * n + i] = v;
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! is exactly 0, the country being the sum of the industries) to the `k x k` within-industry system
 //! `sum_i w_i d_i d_i' beta = sum_i w_i d_i (y_i - ybar_g(i))`, `d_i = x_i - abar_g(i)`; then
 //! `c = sum_g s_g (ybar_g - abar_g' beta)` and `f_g = ybar_g - abar_g' beta - c`. Per date cost
-//! `O(n k^2)`. Standard errors assume `Var(e_i) = sigma^2 / w_i` with
+//! `O(n k^2)`, computed as dot products of contiguous `sqrt(w)`-scaled, industry-demeaned style
+//! vectors. Standard errors assume `Var(e_i) = sigma^2 / w_i` with
 //! `sigma^2 = sum w e^2 / (n_obs - G_ne - k_eff)`; `ybar_g` is uncorrelated with `beta`, giving
 //! closed forms for the country and industry variances.
 //!
@@ -17,8 +18,8 @@
 //! 0 and t-stat NaN and is counted. A date with fewer than `G_ne + k + 1` assets, or zero total
 //! share weight, is skipped: all its outputs are NaN (its `n_obs` is still reported).
 
-use super::columns::{for_each_date_block, SharedOut, DATE_BLOCK};
-use super::linalg::Cholesky;
+use super::columns::{for_each_date_block, gather, SharedOut, DATE_BLOCK};
+use super::linalg::{dot, Cholesky};
 use crate::error::{Error, Result};
 
 /// Inputs; panels are `(n, t)`, `exposures` `(k, n, t)`.
@@ -50,11 +51,20 @@ pub struct RegressionOutputs<'a> {
     pub residuals: &'a mut [f64],
 }
 
+/// Per-worker buffers, reused across dates.
+#[derive(Default)]
 struct Scratch {
+    /// Block input, `[date][style][asset]`.
     x: Vec<f64>,
     y: Vec<f64>,
     w: Vec<f64>,
     s: Vec<f64>,
+    /// Per date: the assets used, their industry, `sqrt(w)`, scaled demeaned styles and returns.
+    used: Vec<(usize, usize)>,
+    sw: Vec<f64>,
+    dt: Vec<f64>,
+    yt: Vec<f64>,
+    et: Vec<f64>,
 }
 
 fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>) -> Result<()> {
@@ -142,17 +152,16 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
         y: vec![0.0; DATE_BLOCK * n],
         w: vec![1.0; DATE_BLOCK * n],
         s: vec![1.0; DATE_BLOCK * n],
+        ..Scratch::default()
     };
+    let shares = if inp.shares.is_empty() {
+        inp.weights
+    } else {
+        inp.shares
+    };
+    let p = 1 + inp.n_industries + k;
     for_each_date_block(t, init, |t0, b, sc| {
-        // Styles of a date laid out [asset][style]: the per-asset loops below read them in a row.
-        for s in 0..k {
-            for i in 0..n {
-                let src = &inp.exposures[(s * n + i) * t + t0..(s * n + i) * t + t0 + b];
-                for (j, &v) in src.iter().enumerate() {
-                    sc.x[(j * n + i) * k + s] = v;
-                }
-            }
-        }
+        gather(inp.exposures, k * n, t, t0, b, &mut sc.x);
         for i in 0..n {
             for j in 0..b {
                 let ty = t0 + j + inp.lead;
@@ -162,22 +171,15 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
                     f64::NAN
                 };
             }
-            if !inp.weights.is_empty() {
-                for j in 0..b {
-                    sc.w[j * n + i] = inp.weights[i * t + t0 + j];
-                }
-            }
-            let sh = if inp.shares.is_empty() {
-                inp.weights
-            } else {
-                inp.shares
-            };
-            if !sh.is_empty() {
-                for j in 0..b {
-                    sc.s[j * n + i] = sh[i * t + t0 + j];
-                }
-            }
         }
+        if !inp.weights.is_empty() {
+            gather(inp.weights, n, t, t0, b, &mut sc.w);
+        }
+        if !shares.is_empty() {
+            gather(shares, n, t, t0, b, &mut sc.s);
+        }
+        let mut f = vec![f64::NAN; p];
+        let mut tv = vec![f64::NAN; p];
         for j in 0..b {
             let tt = t0 + j;
             let date = Date {
@@ -189,11 +191,16 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
                 g: inp.n_industries,
                 k,
             };
-            let p = 1 + inp.n_industries + k;
-            let mut f = vec![f64::NAN; p];
-            let mut tv = vec![f64::NAN; p];
-            let mut e = vec![f64::NAN; n];
-            let stats = date.solve(&mut f, &mut tv, &mut e);
+            f.iter_mut().for_each(|v| *v = f64::NAN);
+            tv.iter_mut().for_each(|v| *v = f64::NAN);
+            let mut buf = Buffers {
+                used: std::mem::take(&mut sc.used),
+                sw: std::mem::take(&mut sc.sw),
+                dt: std::mem::take(&mut sc.dt),
+                yt: std::mem::take(&mut sc.yt),
+                et: std::mem::take(&mut sc.et),
+            };
+            let stats = date.solve(&mut f, &mut tv, &mut buf);
             // SAFETY: column tt belongs to this block.
             unsafe {
                 for q in 0..p {
@@ -203,16 +210,35 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
                 for (q, v) in stats.iter().enumerate() {
                     st.write(q * t + tt, *v);
                 }
-                for (i, v) in e.iter().enumerate() {
-                    rs.write(i * t + tt, *v);
+                for i in 0..n {
+                    rs.write(i * t + tt, f64::NAN);
+                }
+                if stats[0].is_finite() || stats[3].is_finite() {
+                    for (u, &(i, _)) in buf.used.iter().enumerate() {
+                        rs.write(i * t + tt, buf.et[u] / buf.sw[u]);
+                    }
                 }
             }
+            sc.used = buf.used;
+            sc.sw = buf.sw;
+            sc.dt = buf.dt;
+            sc.yt = buf.yt;
+            sc.et = buf.et;
         }
     });
     Ok(())
 }
 
-/// One date's cross-section.
+/// Per-date working vectors (see [`Scratch`]).
+struct Buffers {
+    used: Vec<(usize, usize)>,
+    sw: Vec<f64>,
+    dt: Vec<f64>,
+    yt: Vec<f64>,
+    et: Vec<f64>,
+}
+
+/// One date's cross-section; `x` is `[style][asset]`.
 struct Date<'a> {
     x: &'a [f64],
     y: &'a [f64],
@@ -225,41 +251,45 @@ struct Date<'a> {
 
 impl Date<'_> {
     fn industry(&self, i: usize) -> Option<usize> {
-        let k = self.k;
+        let n = self.y.len();
         let c = self.codes[i];
         let ok = c >= 0
             && self.y[i].is_finite()
             && self.w[i] > 0.0
             && self.s[i] >= 0.0
-            && self.x[i * k..(i + 1) * k].iter().all(|v| v.is_finite());
+            && (0..self.k).all(|s| self.x[s * n + i].is_finite());
         ok.then_some(c as usize)
     }
 
-    /// Writes factor returns, t-stats and residuals; returns R^2, n_obs, G_ne, styles dropped.
-    fn solve(&self, f: &mut [f64], tv: &mut [f64], e: &mut [f64]) -> [f64; 4] {
+    /// Writes factor returns and t-stats, leaves the scaled residuals in `buf.et`; returns R^2,
+    /// n_obs, industries used, styles dropped (R^2 and styles dropped NaN for a skipped date).
+    fn solve(&self, f: &mut [f64], tv: &mut [f64], buf: &mut Buffers) -> [f64; 4] {
         let (g, k) = (self.g, self.k);
         let n = self.y.len();
         let mut wg = vec![0.0; g];
         let mut yg = vec![0.0; g];
         let mut cg = vec![0.0; g];
         let mut ag = vec![0.0; g * k];
-        let mut used: Vec<(usize, usize)> = Vec::with_capacity(n);
+        buf.used.clear();
         for i in 0..n {
             let Some(c) = self.industry(i) else { continue };
             let w = self.w[i];
             wg[c] += w;
             yg[c] += w * self.y[i];
             cg[c] += self.s[i];
-            let xi = &self.x[i * k..(i + 1) * k];
-            for (a, x) in ag[c * k..(c + 1) * k].iter_mut().zip(xi) {
-                *a += w * x;
-            }
-            used.push((i, c));
+            buf.used.push((i, c));
         }
-        let nobs = used.len();
+        for s in 0..k {
+            let xs = &self.x[s * n..(s + 1) * n];
+            for &(i, c) in &buf.used {
+                ag[c * k + s] += self.w[i] * xs[i];
+            }
+        }
+        let nobs = buf.used.len();
         let g_ne = wg.iter().filter(|&&w| w > 0.0).count();
         let ctot: f64 = cg.iter().sum();
         if nobs < g_ne + k + 1 || ctot.is_nan() || ctot <= 0.0 {
+            buf.used.clear();
             return [f64::NAN, nobs as f64, g_ne as f64, f64::NAN];
         }
         for c in 0..g {
@@ -268,23 +298,34 @@ impl Date<'_> {
                 ag[c * k..(c + 1) * k].iter_mut().for_each(|a| *a /= wg[c]);
             }
         }
-        // Within-industry normal equations (lower triangle).
+        // sqrt(w)-scaled, industry-demeaned styles and returns of the assets used, contiguous.
+        buf.sw.clear();
+        buf.sw
+            .extend(buf.used.iter().map(|&(i, _)| self.w[i].sqrt()));
+        buf.yt.clear();
+        buf.yt.extend(
+            buf.used
+                .iter()
+                .zip(&buf.sw)
+                .map(|(&(i, c), sw)| (self.y[i] - yg[c]) * sw),
+        );
+        buf.dt.clear();
+        for s in 0..k {
+            let xs = &self.x[s * n..(s + 1) * n];
+            buf.dt.extend(
+                buf.used
+                    .iter()
+                    .zip(&buf.sw)
+                    .map(|(&(i, c), sw)| (xs[i] - ag[c * k + s]) * sw),
+            );
+        }
+        let col = |s: usize| &buf.dt[s * nobs..(s + 1) * nobs];
         let mut m = vec![0.0; k * k];
         let mut r = vec![0.0; k];
-        let mut d = vec![0.0; k];
-        for &(i, c) in &used {
-            let w = self.w[i];
-            let xi = &self.x[i * k..(i + 1) * k];
-            for s in 0..k {
-                d[s] = xi[s] - ag[c * k + s];
-            }
-            let dy = w * (self.y[i] - yg[c]);
-            for a in 0..k {
-                let wd = w * d[a];
-                r[a] += d[a] * dy;
-                for b in 0..=a {
-                    m[a * k + b] += wd * d[b];
-                }
+        for a in 0..k {
+            r[a] = dot(col(a), &buf.yt);
+            for b in 0..=a {
+                m[a * k + b] = dot(col(a), col(b));
             }
         }
         let chol = Cholesky::new(&m, k);
@@ -307,20 +348,25 @@ impl Date<'_> {
             f[1 + c] = if wg[c] > 0.0 { fit_g[c] - country } else { 0.0 };
         }
         f[1 + g..].copy_from_slice(&beta);
-        // Residuals and fit statistics.
+        // Scaled residuals sqrt(w) e and fit statistics.
+        buf.et.clear();
+        buf.et.extend_from_slice(&buf.yt);
+        for s in 0..k {
+            let bs = beta[s];
+            if bs != 0.0 {
+                for (e, d) in buf.et.iter_mut().zip(col(s)) {
+                    *e -= bs * d;
+                }
+            }
+        }
+        let ssr = dot(&buf.et, &buf.et);
         let wsum: f64 = wg.iter().sum();
         let ymean = (0..g).map(|c| wg[c] * yg[c]).sum::<f64>() / wsum;
-        let (mut ssr, mut sst) = (0.0, 0.0);
-        for &(i, c) in &used {
-            let xi = &self.x[i * k..(i + 1) * k];
-            let mut res = self.y[i] - yg[c];
-            for s in 0..k {
-                res -= (xi[s] - ag[c * k + s]) * beta[s];
-            }
-            e[i] = res;
-            ssr += self.w[i] * res * res;
-            sst += self.w[i] * (self.y[i] - ymean) * (self.y[i] - ymean);
-        }
+        let sst: f64 = buf
+            .used
+            .iter()
+            .map(|&(i, _)| self.w[i] * (self.y[i] - ymean) * (self.y[i] - ymean))
+            .sum();
         let r2 = if sst > 0.0 { 1.0 - ssr / sst } else { f64::NAN };
         let dof = (nobs - g_ne - k_eff) as f64;
         let sigma2 = ssr / dof;
@@ -341,7 +387,13 @@ impl Date<'_> {
         let dvec: Vec<f64> = (0..k)
             .map(|s| (0..g).map(|c| share[c] * ag[c * k + s]).sum())
             .collect();
-        let tstat = |v: f64, var: f64| if var > 0.0 { v / var.sqrt() } else { f64::NAN };
+        let tstat = |v: f64, var: f64| {
+            if var > 0.0 {
+                v / var.sqrt()
+            } else {
+                f64::NAN
+            }
+        };
         tv[0] = tstat(country, sigma2 * (ss2 + quad(&dvec)));
         let mut diff = vec![0.0; k];
         for c in 0..g {
