@@ -1,12 +1,16 @@
 //! Cross-sectional access to `(.., n_assets, n_dates)` blocks. A date's values lie `n_dates` apart,
-//! so dates are handled in blocks of [`DATE_BLOCK`] consecutive columns: one gather reads whole
-//! cache lines (8 dates per line) into a contiguous date-major buffer, the per-date work runs on it,
-//! and results are scattered back. Blocks own disjoint columns, so they can run in parallel.
+//! so dates are handled in blocks of [`DATE_BLOCK`] consecutive columns: a tiled transpose reads
+//! runs of `DATE_BLOCK` contiguous values per row (whole cache lines, prefetchable) into a
+//! date-major buffer, the per-date work runs on it, and results are scattered back the same way.
+//! Blocks own disjoint columns, so they can run in parallel.
 
 use rayon::prelude::*;
 
-/// Dates per block: one 64-byte cache line of `f64`.
-pub const DATE_BLOCK: usize = 8;
+/// Dates per block: eight 64-byte cache lines of `f64` per row.
+pub const DATE_BLOCK: usize = 64;
+
+/// Rows transposed together: a tile of `ROW_TILE x DATE_BLOCK` values stays in L1.
+const ROW_TILE: usize = 32;
 
 /// A raw pointer to an output whose disjoint columns are written by different blocks.
 #[derive(Clone, Copy)]
@@ -40,13 +44,16 @@ impl SharedOut {
     }
 }
 
-/// Copies columns `t0..t0 + b` of `rows` (`n_rows` rows of `n_dates`) into `dst` laid out
+/// Copies columns `t0..t0 + b` of `src` (`n_rows` rows of `n_dates`) into `dst` laid out
 /// `[date][row]`.
 pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, dst: &mut [f64]) {
-    for r in 0..n_rows {
-        let row = &src[r * n_dates + t0..r * n_dates + t0 + b];
-        for (j, &v) in row.iter().enumerate() {
-            dst[j * n_rows + r] = v;
+    for r0 in (0..n_rows).step_by(ROW_TILE) {
+        let r1 = (r0 + ROW_TILE).min(n_rows);
+        for r in r0..r1 {
+            let row = &src[r * n_dates + t0..r * n_dates + t0 + b];
+            for (j, &v) in row.iter().enumerate() {
+                dst[j * n_rows + r] = v;
+            }
         }
     }
 }
@@ -63,9 +70,34 @@ pub unsafe fn gather_shared(
     b: usize,
     dst: &mut [f64],
 ) {
-    for r in 0..n_rows {
-        for j in 0..b {
-            dst[j * n_rows + r] = unsafe { src.read(r * n_dates + t0 + j) };
+    for r0 in (0..n_rows).step_by(ROW_TILE) {
+        let r1 = (r0 + ROW_TILE).min(n_rows);
+        for r in r0..r1 {
+            for j in 0..b {
+                dst[j * n_rows + r] = unsafe { src.read(r * n_dates + t0 + j) };
+            }
+        }
+    }
+}
+
+/// The inverse of [`gather`]: writes `src` (`[date][row]`) into columns `t0..t0 + b` of `dst`.
+///
+/// # Safety
+/// As [`gather_shared`].
+pub unsafe fn scatter(
+    src: &[f64],
+    n_rows: usize,
+    n_dates: usize,
+    t0: usize,
+    b: usize,
+    dst: SharedOut,
+) {
+    for r0 in (0..n_rows).step_by(ROW_TILE) {
+        let r1 = (r0 + ROW_TILE).min(n_rows);
+        for r in r0..r1 {
+            for j in 0..b {
+                unsafe { dst.write(r * n_dates + t0 + j, src[j * n_rows + r]) };
+            }
         }
     }
 }

@@ -9,7 +9,7 @@
 //!    and `sigma = v m_s + (1 - v) sigma_hat`. Fewer than `n_groups` such assets, or no `size`:
 //!    no shrinkage. Output: the specific variance `sigma^2`.
 
-use super::columns::{for_each_date_block, gather_shared, SharedOut, DATE_BLOCK};
+use super::columns::{for_each_date_block, gather_shared, scatter, SharedOut, DATE_BLOCK};
 use super::decay;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -91,6 +91,7 @@ pub fn specific_risk(
         |t0, b, (sb, zb)| {
             // SAFETY: this block reads and writes only its own columns t0..t0+b.
             unsafe { gather_shared(shared, n, t, t0, b, sb) };
+            let sb = &mut sb[..b * n];
             super::columns::gather(size, n, t, t0, b, zb);
             let mut prev: Vec<usize> = Vec::new();
             let mut seen: Vec<bool> = Vec::new();
@@ -137,11 +138,10 @@ pub fn specific_risk(
                         sig[i] = shrunk[r];
                     }
                 }
-                for i in 0..n {
-                    // SAFETY: column t0 + j belongs to this block.
-                    unsafe { shared.write(i * t + t0 + j, sig[i] * sig[i]) };
-                }
+                sig.iter_mut().for_each(|v| *v *= *v);
             }
+            // SAFETY: columns t0..t0+b belong to this block.
+            unsafe { scatter(sb, n, t, t0, b, shared) };
         },
     );
     Ok(())

@@ -12,7 +12,7 @@
 //! intercept on the regressors over the kept assets, z-scored again (no winsorising). Assets outside
 //! the universe are NaN.
 
-use super::columns::{for_each_date_block, gather, gather_shared, SharedOut, DATE_BLOCK};
+use super::columns::{for_each_date_block, gather, gather_shared, scatter, SharedOut, DATE_BLOCK};
 use super::linalg::{dot, sum, Cholesky};
 use crate::error::{Error, Result};
 
@@ -207,12 +207,8 @@ pub fn standardize_exposures(
                     drp.write(tt, nd as f64);
                 }
             }
-            for r in 0..kn {
-                for j in 0..b {
-                    // SAFETY: column t0 + j belongs to this block.
-                    unsafe { vals.write(r * t + t0 + j, xb[j * kn + r]) };
-                }
-            }
+            // SAFETY: columns t0..t0+b belong to this block.
+            unsafe { scatter(xb, kn, t, t0, b, vals) };
         },
     );
     Ok(())

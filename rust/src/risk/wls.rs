@@ -18,7 +18,7 @@
 //! 0 and t-stat NaN and is counted. A date with fewer than `G_ne + k + 1` assets, or zero total
 //! share weight, is skipped: all its outputs are NaN (its `n_obs` is still reported).
 
-use super::columns::{for_each_date_block, gather, SharedOut, DATE_BLOCK};
+use super::columns::{for_each_date_block, gather, scatter, SharedOut, DATE_BLOCK};
 use super::linalg::{dot, Cholesky};
 use crate::error::{Error, Result};
 
@@ -59,6 +59,8 @@ struct Scratch {
     y: Vec<f64>,
     w: Vec<f64>,
     s: Vec<f64>,
+    /// Block residuals, `[date][asset]`.
+    e: Vec<f64>,
     /// Per date: the assets used, their industry, `sqrt(w)`, scaled demeaned styles and returns.
     used: Vec<(usize, usize)>,
     sw: Vec<f64>,
@@ -152,6 +154,7 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
         y: vec![0.0; DATE_BLOCK * n],
         w: vec![1.0; DATE_BLOCK * n],
         s: vec![1.0; DATE_BLOCK * n],
+        e: vec![0.0; DATE_BLOCK * n],
         ..Scratch::default()
     };
     let shares = if inp.shares.is_empty() {
@@ -162,16 +165,10 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
     let p = 1 + inp.n_industries + k;
     for_each_date_block(t, init, |t0, b, sc| {
         gather(inp.exposures, k * n, t, t0, b, &mut sc.x);
-        for i in 0..n {
-            for j in 0..b {
-                let ty = t0 + j + inp.lead;
-                sc.y[j * n + i] = if ty < t {
-                    inp.returns[i * t + ty]
-                } else {
-                    f64::NAN
-                };
-            }
-        }
+        // Returns of dates t0 + lead .. (NaN past the end).
+        let by = b.min(t.saturating_sub(t0 + inp.lead));
+        gather(inp.returns, n, t, t0 + inp.lead, by, &mut sc.y);
+        sc.y[by * n..b * n].iter_mut().for_each(|v| *v = f64::NAN);
         if !inp.weights.is_empty() {
             gather(inp.weights, n, t, t0, b, &mut sc.w);
         }
@@ -210,13 +207,12 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
                 for (q, v) in stats.iter().enumerate() {
                     st.write(q * t + tt, *v);
                 }
-                for i in 0..n {
-                    rs.write(i * t + tt, f64::NAN);
-                }
-                if stats[0].is_finite() || stats[3].is_finite() {
-                    for (u, &(i, _)) in buf.used.iter().enumerate() {
-                        rs.write(i * t + tt, buf.et[u] / buf.sw[u]);
-                    }
+            }
+            let e = &mut sc.e[j * n..(j + 1) * n];
+            e.iter_mut().for_each(|v| *v = f64::NAN);
+            if stats[3].is_finite() {
+                for (u, &(i, _)) in buf.used.iter().enumerate() {
+                    e[i] = buf.et[u] / buf.sw[u];
                 }
             }
             sc.used = buf.used;
@@ -225,6 +221,8 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
             sc.yt = buf.yt;
             sc.et = buf.et;
         }
+        // SAFETY: columns t0..t0+b belong to this block.
+        unsafe { scatter(&sc.e, n, t, t0, b, rs) };
     });
     Ok(())
 }
