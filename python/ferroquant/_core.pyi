@@ -164,6 +164,7 @@ def risk_regression(
     exposures: _F64,
     returns: _F64,
     lead: int,
+    first: int,
     weights: _F64 | None,
     shares: _F64 | None,
     industries: NDArray[np.int64],

@@ -192,3 +192,16 @@ def test_user_exposures_join_by_name() -> None:
     d = factors.risk_descriptors(close, volume, caps=caps, extra={"value": value})
     assert d.names[-1] == "value"
     np.testing.assert_array_equal(d["value"], value)
+
+
+def test_start_skips_warm_up_dates_without_changing_the_others() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(2, 50, 140))
+    y = rng.normal(0, 0.01, (50, 140))
+    ind = ["a", "b"] * 25
+    full = factors.factor_returns(x, y, ind)
+    part = factors.factor_returns(x, y, ind, start=70)
+    assert np.isnan(part.returns[:, :70]).all() and (part.n_obs[:70] == 0).all()
+    assert np.isnan(part.residuals[:, :70]).all()
+    np.testing.assert_array_equal(part.returns[:, 70:], full.returns[:, 70:])
+    np.testing.assert_array_equal(part.residuals[:, 70:], full.residuals[:, 70:])

@@ -79,6 +79,7 @@ def factor_returns(
     weights: Any = None,
     style_names: Sequence[str] | None = None,
     lead: int = 1,
+    start: int = 0,
 ) -> FactorReturns:
     """Constrained WLS factor returns per date (see the module docstring).
 
@@ -97,6 +98,8 @@ def factor_returns(
     style_names : sequence of str, optional
     lead : int
         Date ``t`` explains ``returns[:, t + lead]`` (1: the next period; 0: the same column).
+    start : int
+        Dates before ``start`` (e.g. a warm-up) are not regressed: NaN results, ``n_obs`` 0.
 
     Examples
     --------
@@ -118,6 +121,8 @@ def factor_returns(
     k = x.shape[0]
     if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
         raise InvalidParameterError(f"invalid lead={lead!r}: expected an integer >= 0")
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise InvalidParameterError(f"invalid start={start!r}: expected an integer >= 0")
     codes, labels = group_codes(industries, n)
     if not labels:
         raise InvalidParameterError("industries holds no label; pass one industry per asset")
@@ -135,7 +140,7 @@ def factor_returns(
     g = len(labels)
     p = 1 + g + k
     out = (np.empty((p, t)), np.empty((p, t)), np.empty((4, t)), np.empty((n, t)))
-    _core.risk_regression(x, y, lead, w, cap, codes, g, *out, current_threads())
+    _core.risk_regression(x, y, lead, start, w, cap, codes, g, *out, current_threads())
     names = ("country", *(str(s) for s in labels), *styles)
     f, ts, stats, resid = out
     return FactorReturns(

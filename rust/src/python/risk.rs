@@ -145,13 +145,14 @@ pub fn risk_standardize(
 
 /// Constrained WLS factor returns per date; see `crate::risk::wls`.
 #[pyfunction]
-#[pyo3(signature = (exposures, returns, lead, weights, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
+#[pyo3(signature = (exposures, returns, lead, first, weights, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn risk_regression(
     py: Python<'_>,
     exposures: PyReadonlyArrayDyn<'_, f64>,
     returns: PyReadonlyArrayDyn<'_, f64>,
     lead: usize,
+    first: usize,
     weights: Option<PyReadonlyArrayDyn<'_, f64>>,
     shares: Option<PyReadonlyArrayDyn<'_, f64>>,
     industries: PyReadonlyArray1<'_, i64>,
@@ -178,6 +179,7 @@ pub fn risk_regression(
         exposures: input("exposures", &exposures).map_err(err)?,
         returns: input("returns", &returns).map_err(err)?,
         lead,
+        first,
         weights: optional("weights", &weights).map_err(err)?,
         shares: optional("shares", &shares).map_err(err)?,
         industries: industries.as_slice().map_err(|_| {

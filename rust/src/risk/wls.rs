@@ -28,6 +28,8 @@ pub struct RegressionInputs<'a> {
     pub returns: &'a [f64],
     /// Date `t` is regressed on `returns[:, t + lead]`.
     pub lead: usize,
+    /// Dates before `first` are not regressed (NaN outputs, `n_obs` 0).
+    pub first: usize,
     /// Regression weights (empty: 1).
     pub weights: &'a [f64],
     /// Weights of the industry shares in the constraint (empty: `weights`).
@@ -164,6 +166,11 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
     };
     let p = 1 + inp.n_industries + k;
     for_each_date_block(t, init, |t0, b, sc| {
+        if t0 + b <= inp.first {
+            // SAFETY: columns t0..t0+b belong to this block.
+            unsafe { skip_block(t0, b, t, p, n, [fr, ts, st, rs]) };
+            return;
+        }
         gather(inp.exposures, k * n, t, t0, b, &mut sc.x);
         // Returns of dates t0 + lead .. (NaN past the end).
         let by = b.min(t.saturating_sub(t0 + inp.lead));
@@ -190,6 +197,23 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
             };
             f.iter_mut().for_each(|v| *v = f64::NAN);
             tv.iter_mut().for_each(|v| *v = f64::NAN);
+            if tt < inp.first {
+                // SAFETY: column tt belongs to this block.
+                unsafe {
+                    for q in 0..p {
+                        fr.write(q * t + tt, f64::NAN);
+                        ts.write(q * t + tt, f64::NAN);
+                    }
+                    st.write(tt, f64::NAN);
+                    for q in 1..4 {
+                        st.write(q * t + tt, if q == 3 { f64::NAN } else { 0.0 });
+                    }
+                }
+                sc.e[j * n..(j + 1) * n]
+                    .iter_mut()
+                    .for_each(|v| *v = f64::NAN);
+                continue;
+            }
             let mut buf = Buffers {
                 used: std::mem::take(&mut sc.used),
                 sw: std::mem::take(&mut sc.sw),
@@ -225,6 +249,29 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
         unsafe { scatter(&sc.e, n, t, t0, b, rs) };
     });
     Ok(())
+}
+
+/// Writes the outputs of dates `t0..t0 + b`, all before `first`.
+///
+/// # Safety
+/// Columns `t0..t0 + b` must belong to the caller; `outs` are factor returns, t-stats, stats and
+/// residuals as in [`RegressionOutputs`].
+unsafe fn skip_block(t0: usize, b: usize, t: usize, p: usize, n: usize, outs: [SharedOut; 4]) {
+    let [fr, ts, st, rs] = outs;
+    for tt in t0..t0 + b {
+        unsafe {
+            for q in 0..p {
+                fr.write(q * t + tt, f64::NAN);
+                ts.write(q * t + tt, f64::NAN);
+            }
+            for q in 0..4 {
+                st.write(q * t + tt, if q == 1 || q == 2 { 0.0 } else { f64::NAN });
+            }
+            for i in 0..n {
+                rs.write(i * t + tt, f64::NAN);
+            }
+        }
+    }
 }
 
 /// Per-date working vectors (see [`Scratch`]).
@@ -439,6 +486,7 @@ mod tests {
             exposures: &x,
             returns: &y,
             lead: 0,
+            first: 0,
             weights: &w,
             shares: &caps,
             industries: &codes,
