@@ -205,3 +205,20 @@ def test_start_skips_warm_up_dates_without_changing_the_others() -> None:
     assert np.isnan(part.residuals[:, :70]).all()
     np.testing.assert_array_equal(part.returns[:, 70:], full.returns[:, 70:])
     np.testing.assert_array_equal(part.residuals[:, 70:], full.residuals[:, 70:])
+
+
+def test_fused_exposures_and_regression_equal_the_two_steps() -> None:
+    close, volume, caps, ind = universe(70, 620, 6)
+    d = factors.risk_descriptors(close, volume, caps=caps)
+    ret = fq.indicators.returns(close)
+    kw = {"caps": caps, "universe": np.isfinite(close), "orthogonalize": {"liquidity": ["size"]}}
+    e, fr = factors.exposures_and_factor_returns(d.values, ret, ind, names=d.names, start=300, **kw)
+    e2 = factors.standardize_exposures(d.values, d.names, **kw)
+    fr2 = factors.factor_returns(e2.values, ret, ind, caps=caps, style_names=d.names, start=300)
+    np.testing.assert_array_equal(e.values, e2.values)
+    np.testing.assert_array_equal(e.imputed, e2.imputed)
+    for name in ("returns", "tstats", "r2", "n_obs", "styles_dropped", "residuals"):
+        np.testing.assert_array_equal(getattr(fr, name), getattr(fr2, name))
+    assert fr.names == fr2.names
+    with pytest.raises(errors.ShapeError, match="like one style"):
+        factors.exposures_and_factor_returns(d.values, ret[:, :-1], ind)

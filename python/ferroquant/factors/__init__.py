@@ -35,7 +35,13 @@ from ferroquant.factors.risk_covariance import (
 )
 from ferroquant.factors.risk_descriptors import STYLE_NAMES, Descriptors, risk_descriptors
 from ferroquant.factors.risk_exposures import Exposures, standardize_exposures
-from ferroquant.factors.risk_model import RiskAttribution, RiskModel, portfolio_risk, risk_model
+from ferroquant.factors.risk_model import (
+    RiskAttribution,
+    RiskModel,
+    exposures_and_factor_returns,
+    portfolio_risk,
+    risk_model,
+)
 from ferroquant.factors.risk_regression import FactorReturns, factor_returns
 
 __all__ = [
@@ -52,6 +58,7 @@ __all__ = [
     "analyze_many",
     "assign_quantiles",
     "eigen_adjust",
+    "exposures_and_factor_returns",
     "factor_covariance",
     "factor_returns",
     "forward_returns",

@@ -105,6 +105,52 @@ def standardize_exposures(
     >>> e["a"].ravel().round(3).tolist(), e.imputed.ravel().tolist()
     ([-1.0, 0.0, 1.0, 0.0], [1.0, 0.0])
     """
+    args = prepare(raw, names, caps, universe, winsor, min_styles, orthogonalize, inplace)
+    k, _, t = args.values.shape
+    imputed = np.zeros((k, t))
+    dropped = np.zeros(t)
+    size = np.zeros(t)
+    _core.risk_standardize(*args.core(), imputed, dropped, size, current_threads())
+    return Exposures(args.names, args.values, imputed, dropped, size)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Checked arguments of :func:`standardize_exposures` (shared with the fused model path)."""
+
+    names: tuple[str, ...]
+    values: F64
+    caps: F64 | None
+    universe: NDArray[np.bool_] | None
+    winsor: float
+    min_styles: int
+    orthogonalize: list[tuple[int, list[int]]]
+
+    def core(
+        self,
+    ) -> tuple[F64, F64 | None, NDArray[np.bool_] | None, float, int, list[tuple[int, list[int]]]]:
+        """The leading arguments of ``_core.risk_standardize``."""
+        return (
+            self.values,
+            self.caps,
+            self.universe,
+            self.winsor,
+            self.min_styles,
+            self.orthogonalize,
+        )
+
+
+def prepare(
+    raw: Any,
+    names: Sequence[str] | None,
+    caps: Any,
+    universe: Any,
+    winsor: float,
+    min_styles: int | None,
+    orthogonalize: Mapping[str, Sequence[str]] | None,
+    inplace: bool,
+) -> Prepared:
+    """Checks and coerces the arguments of :func:`standardize_exposures`."""
     x = _as_float64(raw, "raw")
     if x.ndim != 3:
         raise ShapeError(f"raw has {x.ndim} dimensions; pass (n_styles, n_assets, n_dates)")
@@ -133,10 +179,4 @@ def standardize_exposures(
         if unknown:
             raise InvalidParameterError(f"orthogonalize names {unknown} are not styles {labels}")
         orth.append((labels.index(target), [labels.index(r) for r in regs]))
-    imputed = np.zeros((k, t))
-    dropped = np.zeros(t)
-    size = np.zeros(t)
-    _core.risk_standardize(
-        x, cap, uni, float(winsor), ms, orth, imputed, dropped, size, current_threads()
-    )
-    return Exposures(labels, x, imputed, dropped, size)
+    return Prepared(labels, x, cap, uni, float(winsor), ms, orth)

@@ -19,14 +19,23 @@ from typing import Any
 
 import numpy as np
 
+from ferroquant import _core
+from ferroquant._threads import current_threads
 from ferroquant.errors import InvalidParameterError, ShapeError
+from ferroquant.factors import risk_exposures, risk_regression
 from ferroquant.factors._engine import F64, panel
 from ferroquant.factors.risk_covariance import FactorCovariance, factor_covariance, specific_risk
 from ferroquant.factors.risk_descriptors import risk_descriptors
-from ferroquant.factors.risk_exposures import Exposures, standardize_exposures
-from ferroquant.factors.risk_regression import FactorReturns, factor_returns, industry_codes
+from ferroquant.factors.risk_exposures import Exposures
+from ferroquant.factors.risk_regression import FactorReturns, industry_codes
 
-__all__ = ["RiskAttribution", "RiskModel", "portfolio_risk", "risk_model"]
+__all__ = [
+    "RiskAttribution",
+    "RiskModel",
+    "exposures_and_factor_returns",
+    "portfolio_risk",
+    "risk_model",
+]
 
 #: Orthogonalisations applied by default (Barra's): residual volatility ⟂ beta and size,
 #: liquidity ⟂ size.
@@ -134,6 +143,75 @@ def portfolio_risk(
     return RiskAttribution(labels, xp, contrib, fac, spec, fac + spec)
 
 
+def exposures_and_factor_returns(
+    raw: Any,
+    returns: Any,
+    industries: Sequence[Any],
+    *,
+    names: Sequence[str] | None = None,
+    caps: Any = None,
+    weights: Any = None,
+    universe: Any = None,
+    winsor: float = 3.0,
+    min_styles: int | None = None,
+    orthogonalize: Mapping[str, Sequence[str]] | None = None,
+    inplace: bool = False,
+    lead: int = 1,
+    start: int = 0,
+) -> tuple[Exposures, FactorReturns]:
+    """:func:`~ferroquant.factors.standardize_exposures` then
+    :func:`~ferroquant.factors.factor_returns`, fused: each block of dates is regressed while its
+    standardised exposures are still in cache. Same arguments and bit-identical results as the two
+    calls in a row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ferroquant import factors
+    >>> rng = np.random.default_rng(0)
+    >>> raw, y = rng.normal(size=(2, 30, 5)), rng.normal(0, 0.01, (30, 5))
+    >>> e, fr = factors.exposures_and_factor_returns(raw, y, ["a", "b", "c"] * 10)
+    >>> e2 = factors.standardize_exposures(raw)
+    >>> fr2 = factors.factor_returns(e2.values, y, ["a", "b", "c"] * 10)
+    >>> bool(np.array_equal(fr.returns, fr2.returns, equal_nan=True))
+    True
+    """
+    sa = risk_exposures.prepare(
+        raw, names, caps, universe, winsor, min_styles, orthogonalize, inplace
+    )
+    k, n, t = sa.values.shape
+    y = panel(returns, "returns")
+    if y.shape != (n, t):
+        raise ShapeError(f"returns has shape {y.shape}; pass ({n}, {t}) like one style of raw")
+    ra = risk_regression.prepare(y, k, industries, caps, weights, sa.names, lead, start)
+    counts: tuple[F64, F64, F64] = (np.zeros((k, t)), np.zeros(t), np.zeros(t))
+    out = ra.allocate()
+    _core.risk_standardize_regress(
+        sa.values,
+        sa.caps,
+        sa.universe,
+        sa.winsor,
+        sa.min_styles,
+        sa.orthogonalize,
+        counts[0],
+        counts[1],
+        counts[2],
+        ra.returns,
+        ra.lead,
+        ra.start,
+        ra.weights,
+        ra.caps,
+        ra.codes,
+        len(ra.industries),
+        out[0],
+        out[1],
+        out[2],
+        out[3],
+        current_threads(),
+    )
+    return Exposures(sa.names, sa.values, *counts), ra.result(out)
+
+
 def risk_model(
     close: Any,
     industries: Sequence[Any],
@@ -146,11 +224,13 @@ def risk_model(
     winsor: float = 3.0,
     covariance: Mapping[str, Any] | None = None,
     specific: Mapping[str, Any] | None = None,
+    start: int = 0,
 ) -> RiskModel:
     """Builds the risk model of a universe (see the module docstring).
 
     ``covariance`` and ``specific`` pass options to :func:`factor_covariance` and
     :func:`specific_risk`. The estimation universe of a date is the assets with a price on it.
+    Dates before ``start`` (a warm-up) get exposures but no regression.
 
     Examples
     --------
@@ -170,17 +250,18 @@ def risk_model(
     c = panel(close, "close")
     d = risk_descriptors(c, volume, caps=caps, shares=shares, extra=extra)
     orth = {k: v for k, v in (orthogonalize or {}).items() if k in d.names}
-    exp = standardize_exposures(
+    exp, fr = exposures_and_factor_returns(
         d.values,
-        d.names,
+        indicators.returns(c),
+        industries,
+        names=d.names,
         caps=caps,
         universe=np.isfinite(c),
         winsor=winsor,
         orthogonalize=orth,
         inplace=True,
+        start=start,
     )
-    ret = indicators.returns(c)
-    fr = factor_returns(exp.values, ret, industries, caps=caps, style_names=exp.names)
     cov = factor_covariance(fr.returns, **dict(covariance or {}))
     spec = specific_risk(fr.residuals, caps, **dict(specific or {}))
     codes, _ = industry_codes(industries, c.shape[0])

@@ -118,7 +118,55 @@ def factor_returns(
         x = x.reshape(1, n, t) if x.shape == (n, t) else x
     if x.ndim != 3 or x.shape[1:] != (n, t):
         raise ShapeError(f"exposures has shape {x.shape}; pass (n_styles, {n}, {t}) like returns")
-    k = x.shape[0]
+    args = prepare(y, x.shape[0], industries, caps, weights, style_names, lead, start)
+    out = args.allocate()
+    _core.risk_regression(x, *args.core(), *out, current_threads())
+    return args.result(out)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Checked arguments of :func:`factor_returns` (shared with the fused model path)."""
+
+    returns: F64
+    lead: int
+    start: int
+    weights: F64 | None
+    caps: F64 | None
+    codes: NDArray[np.int64]
+    industries: tuple[str, ...]
+    styles: tuple[str, ...]
+
+    def core(self) -> tuple[F64, int, int, F64 | None, F64 | None, NDArray[np.int64], int]:
+        """The arguments of ``_core.risk_regression`` after the exposures, before the outputs."""
+        g = len(self.industries)
+        return (self.returns, self.lead, self.start, self.weights, self.caps, self.codes, g)
+
+    def allocate(self) -> tuple[F64, F64, F64, F64]:
+        n, t = self.returns.shape
+        p = 1 + len(self.industries) + len(self.styles)
+        return np.empty((p, t)), np.empty((p, t)), np.empty((4, t)), np.empty((n, t))
+
+    def result(self, out: tuple[F64, F64, F64, F64]) -> FactorReturns:
+        f, ts, stats, resid = out
+        names = ("country", *self.industries, *self.styles)
+        return FactorReturns(
+            names, f, ts, stats[0], stats[1], stats[2], stats[3], resid, self.industries
+        )
+
+
+def prepare(
+    y: F64,
+    k: int,
+    industries: Sequence[Any],
+    caps: Any,
+    weights: Any,
+    style_names: Sequence[str] | None,
+    lead: int,
+    start: int,
+) -> Prepared:
+    """Checks and coerces the arguments of :func:`factor_returns` (``y`` already a panel)."""
+    n, t = y.shape
     if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
         raise InvalidParameterError(f"invalid lead={lead!r}: expected an integer >= 0")
     if isinstance(start, bool) or not isinstance(start, int) or start < 0:
@@ -137,15 +185,7 @@ def factor_returns(
     styles = tuple(style_names) if style_names is not None else tuple(f"style{i}" for i in range(k))
     if len(styles) != k:
         raise InvalidParameterError(f"style_names must have {k} names, one per style")
-    g = len(labels)
-    p = 1 + g + k
-    out = (np.empty((p, t)), np.empty((p, t)), np.empty((4, t)), np.empty((n, t)))
-    _core.risk_regression(x, y, lead, start, w, cap, codes, g, *out, current_threads())
-    names = ("country", *(str(s) for s in labels), *styles)
-    f, ts, stats, resid = out
-    return FactorReturns(
-        names, f, ts, stats[0], stats[1], stats[2], stats[3], resid, tuple(str(s) for s in labels)
-    )
+    return Prepared(y, lead, start, w, cap, codes, tuple(str(s) for s in labels), styles)
 
 
 def industry_codes(industries: Sequence[Any], n_assets: int) -> tuple[NDArray[np.int64], list[Any]]:

@@ -428,6 +428,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(risk::risk_descriptors, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_standardize, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_regression, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_standardize_regress, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_covariance, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_eigen_adjust, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_specific, m)?)?;

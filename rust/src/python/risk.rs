@@ -311,3 +311,97 @@ pub fn risk_specific(
         crate::pool::install(threads, move || risk::specific_risk(r, s, n, t, &p, o))?
     })
 }
+
+/// `risk_standardize` then `risk_regression` on the standardised block, fused (same results).
+#[pyfunction]
+#[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, returns, lead, first, weights, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_standardize_regress(
+    py: Python<'_>,
+    mut values: PyReadwriteArrayDyn<'_, f64>,
+    caps: Option<PyReadonlyArrayDyn<'_, f64>>,
+    universe: Option<PyReadonlyArray2<'_, bool>>,
+    winsor: f64,
+    min_valid: usize,
+    orthogonalize: Vec<(usize, Vec<usize>)>,
+    mut imputed: PyReadwriteArrayDyn<'_, f64>,
+    mut dropped: PyReadwriteArrayDyn<'_, f64>,
+    mut universe_count: PyReadwriteArrayDyn<'_, f64>,
+    returns: PyReadonlyArrayDyn<'_, f64>,
+    lead: usize,
+    first: usize,
+    weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
+    industries: PyReadonlyArray1<'_, i64>,
+    n_industries: usize,
+    mut factor_returns: PyReadwriteArrayDyn<'_, f64>,
+    mut tstats: PyReadwriteArrayDyn<'_, f64>,
+    mut stats: PyReadwriteArrayDyn<'_, f64>,
+    mut residuals: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (k, n, t) = match values.shape() {
+        [k, n, t] => (*k, *n, *t),
+        other => {
+            return Err(err(Error::shape(
+                "exposures",
+                "a 3-D (n_styles, n_assets, n_dates) block",
+                format!("{other:?}"),
+            )))
+        }
+    };
+    let (rn, rt) = dims2("returns", returns.shape()).map_err(err)?;
+    let c = optional("caps", &caps).map_err(err)?;
+    let u: &[bool] = match &universe {
+        Some(u) => u.as_slice().map_err(|_| {
+            err(Error::shape(
+                "universe",
+                "a C-contiguous bool array",
+                "a strided view",
+            ))
+        })?,
+        None => &[],
+    };
+    let v = output("exposures", &mut values).map_err(err)?;
+    let counts = risk::standardize::Counts {
+        imputed: output("imputed", &mut imputed).map_err(err)?,
+        dropped: output("dropped", &mut dropped).map_err(err)?,
+        universe: output("universe_count", &mut universe_count).map_err(err)?,
+    };
+    let p = risk::StandardizeParams {
+        winsor,
+        min_valid,
+        orthogonalize,
+    };
+    let inp = risk::RegressionInputs {
+        exposures: &[],
+        returns: input("returns", &returns).map_err(err)?,
+        lead,
+        first,
+        weights: optional("weights", &weights).map_err(err)?,
+        shares: optional("shares", &shares).map_err(err)?,
+        industries: industries.as_slice().map_err(|_| {
+            err(Error::shape(
+                "industries",
+                "a contiguous int64 array",
+                "a strided view",
+            ))
+        })?,
+        n_industries,
+        k,
+        n: rn,
+        t: rt,
+    };
+    let out = risk::RegressionOutputs {
+        factor_returns: output("factor_returns", &mut factor_returns).map_err(err)?,
+        tstats: output("tstats", &mut tstats).map_err(err)?,
+        stats: output("stats", &mut stats).map_err(err)?,
+        residuals: output("residuals", &mut residuals).map_err(err)?,
+    };
+    compute(py, threads, (k + 1) * n * t, move || {
+        crate::pool::install(threads, move || {
+            risk::standardize_and_regress(v, c, u, k, n, t, &p, counts, &inp, out)
+        })?
+    })
+}

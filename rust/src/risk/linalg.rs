@@ -1,15 +1,36 @@
 //! Small dense symmetric linear algebra (a few dozen unknowns) for the per-date systems: Cholesky
 //! with collinear columns dropped, and Jacobi eigendecomposition. Matrices are row-major `p x p`.
 
-/// `sum a_u b_u` in four interleaved partial sums (vectorised; the order is fixed, so the result
-/// does not depend on anything but the inputs).
+/// Lanes of the interleaved partial sums in [`dot`].
+const LANES: usize = 16;
+
+/// `sum a_u b_u` in [`LANES`] interleaved partial sums, combined in a fixed tree: the order never
+/// depends on the thread count or the CPU. Where AVX2 exists the same code is compiled for it:
+/// every lane performs exactly the same multiply and add (no fused multiply-add), so both paths
+/// give the same bits.
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked above).
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_lanes(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_avx2(a: &[f64], b: &[f64]) -> f64 {
+    dot_lanes(a, b)
+}
+
+#[inline(always)]
+fn dot_lanes(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
-        for l in 0..4 {
+        for l in 0..LANES {
             acc[l] += x[l] * y[l];
         }
     }
@@ -17,7 +38,14 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     for (x, y) in ra.iter().zip(rb) {
         tail += x * y;
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
+    }
+    acc[0] + tail
 }
 
 /// `sum a_u` in four interleaved partial sums, like [`dot`].

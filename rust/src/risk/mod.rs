@@ -23,7 +23,7 @@ pub use covariance::{factor_covariance, CovarianceParams};
 pub use eigen::eigen_adjust;
 pub use ewreg::{descriptors_panel, DescriptorParams, N_DESCRIPTORS};
 pub use specific::{specific_risk, SpecificParams};
-pub use standardize::{standardize_exposures, StandardizeParams};
+pub use standardize::{standardize_and_regress, standardize_exposures, StandardizeParams};
 pub use wls::{factor_regression, RegressionInputs, RegressionOutputs};
 
 /// `0.5^(1/half_life)`: the per-step decay of an exponential weight with that half-life; a

@@ -14,6 +14,7 @@
 
 use super::columns::{for_each_date_block, gather, gather_shared, scatter, SharedOut, DATE_BLOCK};
 use super::linalg::{dot, sum, Cholesky};
+use super::wls::{regress_block, RegressionInputs, RegressionOutputs, Scratch, SharedOutputs};
 use crate::error::{Error, Result};
 
 /// Options of [`standardize_exposures`].
@@ -37,48 +38,89 @@ pub struct Counts<'a> {
     pub universe: &'a mut [f64],
 }
 
-/// Mean of `v` weighted by `w` (entries 0 where a weight is unusable); the plain mean when no
-/// weight is positive.
-fn weighted_mean(v: &[f64], w: Option<&[f64]>) -> f64 {
-    if let Some(w) = w {
-        let sw = sum(w);
-        if sw > 0.0 {
-            return dot(w, v) / sw;
+/// One pass over `v` (and its weights `w`): plain sum, weight sum, weighted sum, min and max, in
+/// four interleaved lanes (vectorised; fixed order).
+fn moments(v: &[f64], w: Option<&[f64]>) -> (f64, f64, f64, f64, f64) {
+    let mut s = [0.0; 4];
+    let mut sw = [0.0; 4];
+    let mut swv = [0.0; 4];
+    let mut mn = [f64::INFINITY; 4];
+    let mut mx = [f64::NEG_INFINITY; 4];
+    let n4 = v.len() / 4 * 4;
+    for c in (0..n4).step_by(4) {
+        for l in 0..4 {
+            let x = v[c + l];
+            s[l] += x;
+            mn[l] = mn[l].min(x);
+            mx[l] = mx[l].max(x);
+            if let Some(w) = w {
+                sw[l] += w[c + l];
+                swv[l] += w[c + l] * x;
+            }
         }
     }
-    sum(v) / v.len() as f64
+    for (c, &x) in v.iter().enumerate().skip(n4) {
+        s[0] += x;
+        mn[0] = mn[0].min(x);
+        mx[0] = mx[0].max(x);
+        if let Some(w) = w {
+            sw[0] += w[c];
+            swv[0] += w[c] * x;
+        }
+    }
+    let add = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+    let fold = |a: [f64; 4], f: fn(f64, f64) -> f64| f(f(a[0], a[1]), f(a[2], a[3]));
+    (
+        add(s),
+        add(sw),
+        add(swv),
+        fold(mn, f64::min),
+        fold(mx, f64::max),
+    )
 }
 
-fn sample_sd(v: &[f64], scratch: &mut Vec<f64>) -> f64 {
+/// `sum (v - m)^2` in four interleaved lanes.
+fn squares(v: &[f64], m: f64) -> f64 {
+    let mut acc = [0.0; 4];
+    let chunks = v.chunks_exact(4);
+    let mut tail = 0.0;
+    for x in chunks.remainder() {
+        tail += (x - m) * (x - m);
+    }
+    for x in chunks {
+        for l in 0..4 {
+            let d = x[l] - m;
+            acc[l] += d * d;
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// Weighted mean (plain mean when no weight is positive) and sample standard deviation of `v`.
+fn mean_sd(v: &[f64], w: Option<&[f64]>) -> (f64, f64, f64, f64) {
     let n = v.len() as f64;
-    let m = sum(v) / n;
-    scratch.clear();
-    scratch.extend(v.iter().map(|x| x - m));
-    (dot(scratch, scratch) / (n - 1.0)).sqrt()
+    let (s, sw, swv, mn, mx) = moments(v, w);
+    let mean = s / n;
+    let mu = if sw > 0.0 { swv / sw } else { mean };
+    let sd = (squares(v, mean) / (n - 1.0)).sqrt();
+    (mu, sd, mn, mx)
 }
 
 /// z-scores the contiguous values `v` in place (see the module docs); `w` are their weights, 0
 /// where unusable; `winsor = 0` skips the clipping.
-pub fn zscore(v: &mut [f64], w: Option<&[f64]>, winsor: f64, scratch: &mut Vec<f64>) {
+pub fn zscore(v: &mut [f64], w: Option<&[f64]>, winsor: f64) {
     if v.len() < 2 {
         v.iter_mut().for_each(|x| *x = 0.0);
         return;
     }
-    let mut sd = sample_sd(v, scratch);
+    let (mut mu, mut sd, mn, mx) = mean_sd(v, w);
     if winsor > 0.0 && winsor.is_finite() && sd > 0.0 {
-        let mu = weighted_mean(v, w);
         let (lo, hi) = (mu - winsor * sd, mu + winsor * sd);
-        let (mn, mx) = v
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            });
         if mn < lo || mx > hi {
             v.iter_mut().for_each(|x| *x = x.clamp(lo, hi));
-            sd = sample_sd(v, scratch);
+            (mu, sd, _, _) = mean_sd(v, w);
         }
     }
-    let mu = weighted_mean(v, w);
     if sd.is_nan() || sd <= 0.0 || !sd.is_finite() {
         v.iter_mut().for_each(|x| *x = 0.0);
         return;
@@ -94,7 +136,6 @@ struct Work {
     pos: Vec<usize>,
     v: Vec<f64>,
     w: Vec<f64>,
-    scratch: Vec<f64>,
 }
 
 /// Standardises `values` (`k * n * t`, style-major) in place; see the module docs.
@@ -108,6 +149,58 @@ pub fn standardize_exposures(
     t: usize,
     p: &StandardizeParams,
     counts: Counts<'_>,
+) -> Result<()> {
+    standardize_then(values, caps, universe, k, n, t, p, counts, None)
+}
+
+/// [`standardize_exposures`], then the factor regression of every date on the standardised
+/// exposures while they are still in cache (the exposures of `reg` are ignored). Results equal
+/// those of the two calls in a row, bit for bit.
+#[allow(clippy::too_many_arguments)]
+pub fn standardize_and_regress(
+    values: &mut [f64],
+    caps: &[f64],
+    universe: &[bool],
+    k: usize,
+    n: usize,
+    t: usize,
+    p: &StandardizeParams,
+    counts: Counts<'_>,
+    reg: &RegressionInputs<'_>,
+    out: RegressionOutputs<'_>,
+) -> Result<()> {
+    if reg.k != k || reg.n != n || reg.t != t {
+        return Err(Error::shape(
+            "returns",
+            format!("({n}, {t}) like the exposures"),
+            format!("({}, {})", reg.n, reg.t),
+        ));
+    }
+    let outs = SharedOutputs::new(reg, out, false)?;
+    standardize_then(
+        values,
+        caps,
+        universe,
+        k,
+        n,
+        t,
+        p,
+        counts,
+        Some((reg, outs)),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn standardize_then(
+    values: &mut [f64],
+    caps: &[f64],
+    universe: &[bool],
+    k: usize,
+    n: usize,
+    t: usize,
+    p: &StandardizeParams,
+    counts: Counts<'_>,
+    reg: Option<(&RegressionInputs<'_>, SharedOutputs)>,
 ) -> Result<()> {
     let cells = n * t;
     if values.len() != k * cells {
@@ -178,13 +271,15 @@ pub fn standardize_exposures(
     for_each_date_block(
         t,
         || {
+            let rs = reg.map(|_| Scratch::new(n, k, false));
             (
                 vec![0.0; DATE_BLOCK * kn],
                 vec![0.0; DATE_BLOCK * n],
                 Work::default(),
+                rs,
             )
         },
-        |t0, b, (xb, cb, work)| {
+        |t0, b, (xb, cb, work, rs)| {
             // SAFETY: this block reads and writes only its own columns t0..t0+b.
             unsafe { gather_shared(vals, kn, t, t0, b, xb) };
             if !caps.is_empty() {
@@ -209,6 +304,10 @@ pub fn standardize_exposures(
             }
             // SAFETY: columns t0..t0+b belong to this block.
             unsafe { scatter(xb, kn, t, t0, b, vals) };
+            if let (Some((inp, outs)), Some(rs)) = (reg, rs.as_mut()) {
+                // SAFETY: columns t0..t0+b belong to this block.
+                unsafe { regress_block(inp, outs, t0, b, xb, rs) };
+            }
         },
     );
     Ok(())
@@ -263,7 +362,7 @@ fn one_date(
             work.w.extend(work.pos.iter().map(|&i| usable(c[i])));
             &work.w[..]
         });
-        zscore(&mut work.v, w, p.winsor, &mut work.scratch);
+        zscore(&mut work.v, w, p.winsor);
         for (&i, &z) in work.pos.iter().zip(&work.v) {
             col[i] = z;
         }
@@ -278,7 +377,7 @@ fn one_date(
         imputed(s, missing);
     }
     for (target, regs) in &p.orthogonalize {
-        orthogonalize(x, caps, &work.kept, n, *target, regs, &mut work.scratch);
+        orthogonalize(x, caps, &work.kept, n, *target, regs);
     }
     (nu, nd)
 }
@@ -291,7 +390,6 @@ fn orthogonalize(
     n: usize,
     target: usize,
     regs: &[usize],
-    scratch: &mut Vec<f64>,
 ) {
     let m = regs.len() + 1;
     let usable = |c: f64| if c.is_finite() && c > 0.0 { c } else { 0.0 };
@@ -329,7 +427,7 @@ fn orthogonalize(
         }
     }
     let wz = caps.map(|c| kept.iter().map(|&i| usable(c[i])).collect::<Vec<f64>>());
-    zscore(&mut res, wz.as_deref(), 0.0, scratch);
+    zscore(&mut res, wz.as_deref(), 0.0);
     for (&i, v) in kept.iter().zip(res) {
         x[target * n + i] = v;
     }

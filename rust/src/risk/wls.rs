@@ -55,7 +55,7 @@ pub struct RegressionOutputs<'a> {
 
 /// Per-worker buffers, reused across dates.
 #[derive(Default)]
-struct Scratch {
+pub struct Scratch {
     /// Block input, `[date][style][asset]`.
     x: Vec<f64>,
     y: Vec<f64>,
@@ -71,7 +71,7 @@ struct Scratch {
     et: Vec<f64>,
 }
 
-fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>) -> Result<()> {
+fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>, with_x: bool) -> Result<()> {
     let (k, n, t) = (inp.k, inp.n, inp.t);
     let cells = n * t;
     let p = 1 + inp.n_industries + k;
@@ -82,12 +82,14 @@ fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>) -> Result<()> 
             Err(Error::shape(name, what, format!("{got} cells")))
         }
     };
-    shape(
-        "exposures",
-        k * cells,
-        inp.exposures.len(),
-        format!("({k}, {n}, {t})"),
-    )?;
+    if with_x {
+        shape(
+            "exposures",
+            k * cells,
+            inp.exposures.len(),
+            format!("({k}, {n}, {t})"),
+        )?;
+    }
     shape("returns", cells, inp.returns.len(), format!("({n}, {t})"))?;
     for (name, a) in [("weights", inp.weights), ("shares", inp.shares)] {
         if !a.is_empty() {
@@ -140,115 +142,170 @@ fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>) -> Result<()> 
     Ok(())
 }
 
+/// The outputs of [`factor_regression`], shared between blocks of dates.
+#[derive(Clone, Copy)]
+pub struct SharedOutputs {
+    fr: SharedOut,
+    ts: SharedOut,
+    st: SharedOut,
+    rs: SharedOut,
+}
+
+impl SharedOutputs {
+    /// Checks `out` against `inp` and wraps it; `with_x`: `inp.exposures` is used (else the
+    /// caller brings each block's exposures).
+    pub fn new(
+        inp: &RegressionInputs<'_>,
+        out: RegressionOutputs<'_>,
+        with_x: bool,
+    ) -> Result<Self> {
+        check(inp, &out, with_x)?;
+        Ok(SharedOutputs {
+            fr: SharedOut::new(out.factor_returns),
+            ts: SharedOut::new(out.tstats),
+            st: SharedOut::new(out.stats),
+            rs: SharedOut::new(out.residuals),
+        })
+    }
+}
+
+impl Scratch {
+    /// Buffers for blocks of `n` assets; `with_x`: also for `k` styles (when the caller does not
+    /// bring the block's exposures itself).
+    pub fn new(n: usize, k: usize, with_x: bool) -> Self {
+        Scratch {
+            x: vec![0.0; if with_x { DATE_BLOCK * n * k } else { 0 }],
+            y: vec![0.0; DATE_BLOCK * n],
+            w: vec![1.0; DATE_BLOCK * n],
+            s: vec![1.0; DATE_BLOCK * n],
+            e: vec![0.0; DATE_BLOCK * n],
+            ..Scratch::default()
+        }
+    }
+}
+
 /// Runs the regression for every date, in parallel over blocks of dates.
 pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>) -> Result<()> {
-    check(inp, &out)?;
+    let outs = SharedOutputs::new(inp, out, true)?;
     let (k, n, t) = (inp.k, inp.n, inp.t);
     if n == 0 || t == 0 {
         return Ok(());
     }
-    let fr = SharedOut::new(out.factor_returns);
-    let ts = SharedOut::new(out.tstats);
-    let st = SharedOut::new(out.stats);
-    let rs = SharedOut::new(out.residuals);
-    let init = || Scratch {
-        x: vec![0.0; DATE_BLOCK * n * k],
-        y: vec![0.0; DATE_BLOCK * n],
-        w: vec![1.0; DATE_BLOCK * n],
-        s: vec![1.0; DATE_BLOCK * n],
-        e: vec![0.0; DATE_BLOCK * n],
-        ..Scratch::default()
-    };
+    for_each_date_block(
+        t,
+        || Scratch::new(n, k, true),
+        |t0, b, sc| {
+            let mut x = std::mem::take(&mut sc.x);
+            if t0 + b > inp.first {
+                gather(inp.exposures, k * n, t, t0, b, &mut x);
+            }
+            // SAFETY: columns t0..t0+b belong to this block.
+            unsafe { regress_block(inp, outs, t0, b, &x, sc) };
+            sc.x = x;
+        },
+    );
+    Ok(())
+}
+
+/// Regresses dates `t0..t0 + b` whose styles are `x` (`[date][style][asset]`).
+///
+/// # Safety
+/// Columns `t0..t0 + b` of the outputs must belong to the caller.
+pub unsafe fn regress_block(
+    inp: &RegressionInputs<'_>,
+    outs: SharedOutputs,
+    t0: usize,
+    b: usize,
+    x: &[f64],
+    sc: &mut Scratch,
+) {
+    let (k, n, t) = (inp.k, inp.n, inp.t);
+    let SharedOutputs { fr, ts, st, rs } = outs;
+    let p = 1 + inp.n_industries + k;
+    if t0 + b <= inp.first {
+        unsafe { skip_block(t0, b, t, p, n, [fr, ts, st, rs]) };
+        return;
+    }
     let shares = if inp.shares.is_empty() {
         inp.weights
     } else {
         inp.shares
     };
-    let p = 1 + inp.n_industries + k;
-    for_each_date_block(t, init, |t0, b, sc| {
-        if t0 + b <= inp.first {
-            // SAFETY: columns t0..t0+b belong to this block.
-            unsafe { skip_block(t0, b, t, p, n, [fr, ts, st, rs]) };
-            return;
-        }
-        gather(inp.exposures, k * n, t, t0, b, &mut sc.x);
-        // Returns of dates t0 + lead .. (NaN past the end).
-        let by = b.min(t.saturating_sub(t0 + inp.lead));
-        gather(inp.returns, n, t, t0 + inp.lead, by, &mut sc.y);
-        sc.y[by * n..b * n].iter_mut().for_each(|v| *v = f64::NAN);
-        if !inp.weights.is_empty() {
-            gather(inp.weights, n, t, t0, b, &mut sc.w);
-        }
-        if !shares.is_empty() {
-            gather(shares, n, t, t0, b, &mut sc.s);
-        }
-        let mut f = vec![f64::NAN; p];
-        let mut tv = vec![f64::NAN; p];
-        for j in 0..b {
-            let tt = t0 + j;
-            let date = Date {
-                x: &sc.x[j * n * k..(j + 1) * n * k],
-                y: &sc.y[j * n..(j + 1) * n],
-                w: &sc.w[j * n..(j + 1) * n],
-                s: &sc.s[j * n..(j + 1) * n],
-                codes: inp.industries,
-                g: inp.n_industries,
-                k,
-            };
-            f.iter_mut().for_each(|v| *v = f64::NAN);
-            tv.iter_mut().for_each(|v| *v = f64::NAN);
-            if tt < inp.first {
-                // SAFETY: column tt belongs to this block.
-                unsafe {
-                    for q in 0..p {
-                        fr.write(q * t + tt, f64::NAN);
-                        ts.write(q * t + tt, f64::NAN);
-                    }
-                    st.write(tt, f64::NAN);
-                    for q in 1..4 {
-                        st.write(q * t + tt, if q == 3 { f64::NAN } else { 0.0 });
-                    }
-                }
-                sc.e[j * n..(j + 1) * n]
-                    .iter_mut()
-                    .for_each(|v| *v = f64::NAN);
-                continue;
-            }
-            let mut buf = Buffers {
-                used: std::mem::take(&mut sc.used),
-                sw: std::mem::take(&mut sc.sw),
-                dt: std::mem::take(&mut sc.dt),
-                yt: std::mem::take(&mut sc.yt),
-                et: std::mem::take(&mut sc.et),
-            };
-            let stats = date.solve(&mut f, &mut tv, &mut buf);
+    // Returns of dates t0 + lead .. (NaN past the end).
+    let by = b.min(t.saturating_sub(t0 + inp.lead));
+    gather(inp.returns, n, t, t0 + inp.lead, by, &mut sc.y);
+    sc.y[by * n..b * n].iter_mut().for_each(|v| *v = f64::NAN);
+    if !inp.weights.is_empty() {
+        gather(inp.weights, n, t, t0, b, &mut sc.w);
+    }
+    if !shares.is_empty() {
+        gather(shares, n, t, t0, b, &mut sc.s);
+    }
+    let mut f = vec![f64::NAN; p];
+    let mut tv = vec![f64::NAN; p];
+    for j in 0..b {
+        let tt = t0 + j;
+        let date = Date {
+            x: &x[j * n * k..(j + 1) * n * k],
+            y: &sc.y[j * n..(j + 1) * n],
+            w: &sc.w[j * n..(j + 1) * n],
+            s: &sc.s[j * n..(j + 1) * n],
+            codes: inp.industries,
+            g: inp.n_industries,
+            k,
+        };
+        f.iter_mut().for_each(|v| *v = f64::NAN);
+        tv.iter_mut().for_each(|v| *v = f64::NAN);
+        if tt < inp.first {
             // SAFETY: column tt belongs to this block.
             unsafe {
                 for q in 0..p {
-                    fr.write(q * t + tt, f[q]);
-                    ts.write(q * t + tt, tv[q]);
+                    fr.write(q * t + tt, f64::NAN);
+                    ts.write(q * t + tt, f64::NAN);
                 }
-                for (q, v) in stats.iter().enumerate() {
-                    st.write(q * t + tt, *v);
-                }
-            }
-            let e = &mut sc.e[j * n..(j + 1) * n];
-            e.iter_mut().for_each(|v| *v = f64::NAN);
-            if stats[3].is_finite() {
-                for (u, &(i, _)) in buf.used.iter().enumerate() {
-                    e[i] = buf.et[u] / buf.sw[u];
+                st.write(tt, f64::NAN);
+                for q in 1..4 {
+                    st.write(q * t + tt, if q == 3 { f64::NAN } else { 0.0 });
                 }
             }
-            sc.used = buf.used;
-            sc.sw = buf.sw;
-            sc.dt = buf.dt;
-            sc.yt = buf.yt;
-            sc.et = buf.et;
+            sc.e[j * n..(j + 1) * n]
+                .iter_mut()
+                .for_each(|v| *v = f64::NAN);
+            continue;
         }
-        // SAFETY: columns t0..t0+b belong to this block.
-        unsafe { scatter(&sc.e, n, t, t0, b, rs) };
-    });
-    Ok(())
+        let mut buf = Buffers {
+            used: std::mem::take(&mut sc.used),
+            sw: std::mem::take(&mut sc.sw),
+            dt: std::mem::take(&mut sc.dt),
+            yt: std::mem::take(&mut sc.yt),
+            et: std::mem::take(&mut sc.et),
+        };
+        let stats = date.solve(&mut f, &mut tv, &mut buf);
+        // SAFETY: column tt belongs to this block.
+        unsafe {
+            for q in 0..p {
+                fr.write(q * t + tt, f[q]);
+                ts.write(q * t + tt, tv[q]);
+            }
+            for (q, v) in stats.iter().enumerate() {
+                st.write(q * t + tt, *v);
+            }
+        }
+        let e = &mut sc.e[j * n..(j + 1) * n];
+        e.iter_mut().for_each(|v| *v = f64::NAN);
+        if stats[3].is_finite() {
+            for (u, &(i, _)) in buf.used.iter().enumerate() {
+                e[i] = buf.et[u] / buf.sw[u];
+            }
+        }
+        sc.used = buf.used;
+        sc.sw = buf.sw;
+        sc.dt = buf.dt;
+        sc.yt = buf.yt;
+        sc.et = buf.et;
+    }
+    // SAFETY: columns t0..t0+b belong to this block.
+    unsafe { scatter(&sc.e, n, t, t0, b, rs) };
 }
 
 /// Writes the outputs of dates `t0..t0 + b`, all before `first`.
