@@ -15,7 +15,8 @@ updated in O(1) per date (``rust/src/risk/ewreg.rs`` states the exact formulas):
 * ``size``: ``ln(caps)`` when caps are given; otherwise the documented proxy ``ln`` of the
   252-date mean dollar volume (capitalisation is unknown, trading value tracks it);
 * ``rsi`` (Cutler, 14), ``bollinger_b`` (%b of Bollinger 20/2: ``(close - lower) / (upper -
-  lower)``) and ``price_to_sma`` (``close / SMA 50 - 1``) from :mod:`ferroquant.indicators`.
+  lower)``) and ``price_to_sma`` (``close / SMA 50 - 1``), exactly as :mod:`ferroquant.indicators`
+  computes them (the same kernels, run in the same per-asset pass).
 
 Windows count dates (columns); a missing price makes the returns touching it missing, and a
 windowed descriptor is NaN unless at least ``min_fraction`` of its window holds values.
@@ -142,26 +143,14 @@ def risk_descriptors(
         windows,
         (63.0, 42.0, 126.0, 5.0),
         min_fraction,
-        out[:7],
+        out[:10],
         current_threads(),
     )
     if cap is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             out[6] = np.where(cap > 0, np.log(np.where(cap > 0, cap, 1.0)), np.nan)
-    _technicals(c, out[7:10])
     for i, (name, x) in enumerate(extras.items()):
         arr = _same_shape(x, name, c.shape)
         assert arr is not None
         out[10 + i] = arr
     return Descriptors(names, out)
-
-
-def _technicals(c: F64, out: F64) -> None:
-    from ferroquant import indicators
-
-    out[0] = indicators.rsi(c, 14)
-    _, upper, lower = indicators.bollinger(c, 20, 2.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[1] = (c - lower) / (upper - lower)
-        out[2] = c / indicators.sma(c, 50) - 1.0
-    out[1][~np.isfinite(out[1])] = np.nan

@@ -45,7 +45,7 @@ fn dims2(name: &'static str, shape: &[usize]) -> Result<(usize, usize), Error> {
     }
 }
 
-/// Descriptor panels of `close` into `out` `(7, n_assets, n_dates)`; see `crate::risk::ewreg`.
+/// Descriptor panels of `close` into `out` `(10, n_assets, n_dates)`; see `crate::risk::ewreg`.
 #[pyfunction]
 #[pyo3(signature = (close, activity, weights, windows, half_lives, min_fraction, out, threads))]
 #[allow(clippy::too_many_arguments)]

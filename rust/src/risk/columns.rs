@@ -34,6 +34,15 @@ impl SharedOut {
         unsafe { *self.0.add(idx) = v }
     }
 
+    /// The `len` values from flat index `start`, as a slice.
+    ///
+    /// # Safety
+    /// The range must be in bounds and no other live slice or write may touch it.
+    #[inline]
+    pub unsafe fn slice_mut<'a>(self, start: usize, len: usize) -> &'a mut [f64] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+
     /// Reads the value at flat index `idx` (a column of the caller's own block).
     ///
     /// # Safety

@@ -14,15 +14,21 @@
 //! 3. momentum: `sum_(k=skip)^(skip+W-1) lambda^(k-skip) lr_(t-k)` (W = `mom_window`);
 //! 4. reversal: `sum_(k=0)^(W-1) lambda^k lr_(t-k)` (W = `rev_window`);
 //! 5. liquidity: mean over the `liq_windows` of `ln(mean activity over the window)`;
-//! 6. `ln(mean activity over the longest liquidity window)` (the size proxy without caps).
+//! 6. `ln(mean activity over the longest liquidity window)` (the size proxy without caps);
+//! 7. RSI 14 (Cutler, `ferroquant.indicators.rsi`), 8. Bollinger %b 20/2 (ddof 1):
+//!    `(close - lower) / (upper - lower)`, NaN where not finite, 9. `close / SMA 50 - 1` (the SMA of
+//!    the `pandas` convention, `min_periods = 1`): the indicator engine's own per-series kernels.
 
+use super::columns::SharedOut;
 use super::decay;
+use crate::convention::Convention;
 use crate::error::{Error, Result};
 use crate::panel::first_infinite;
+use crate::rolling::Stat;
 use rayon::prelude::*;
 
 /// Number of descriptor panels [`descriptors_panel`] writes.
-pub const N_DESCRIPTORS: usize = 7;
+pub const N_DESCRIPTORS: usize = 10;
 
 /// Windows (dates) and half-lives (dates; 0 = equal weights) of the descriptors.
 #[derive(Clone, Debug)]
@@ -238,31 +244,27 @@ pub fn descriptors_panel(
         return Ok(());
     }
     let mkt = market_return(close, weights, n, t);
-    let (beta_o, rest) = out.split_at_mut(cells);
-    let (resv_o, rest) = rest.split_at_mut(cells);
-    let (vol_o, rest) = rest.split_at_mut(cells);
-    let (mom_o, rest) = rest.split_at_mut(cells);
-    let (rev_o, rest) = rest.split_at_mut(cells);
-    let (liq_o, size_o) = rest.split_at_mut(cells);
-    beta_o
-        .par_chunks_mut(t)
-        .zip(resv_o.par_chunks_mut(t))
-        .zip(vol_o.par_chunks_mut(t))
-        .zip(mom_o.par_chunks_mut(t))
-        .zip(rev_o.par_chunks_mut(t))
-        .zip(liq_o.par_chunks_mut(t))
-        .zip(size_o.par_chunks_mut(t))
-        .enumerate()
-        .for_each(|(i, ((((((b, rv), v), m), r), l), s))| {
-            let c = &close[i * t..(i + 1) * t];
-            let act = (!activity.is_empty()).then(|| &activity[i * t..(i + 1) * t]);
-            asset(c, act, &mkt, p, [b, rv, v, m, r, l, s]);
-        });
+    let base = SharedOut::new(out);
+    (0..n).into_par_iter().for_each(|i| {
+        // SAFETY: asset i's rows of the descriptor panels, disjoint from every other asset's.
+        let rows: [&mut [f64]; N_DESCRIPTORS] =
+            std::array::from_fn(|d| unsafe { base.slice_mut(d * cells + i * t, t) });
+        let c = &close[i * t..(i + 1) * t];
+        let act = (!activity.is_empty()).then(|| &activity[i * t..(i + 1) * t]);
+        asset(c, act, &mkt, p, rows);
+    });
     Ok(())
 }
 
-fn asset(c: &[f64], act: Option<&[f64]>, mkt: &[f64], p: &DescriptorParams, o: [&mut [f64]; 7]) {
-    let [beta, resvol, vol, mom, rev, liq, size] = o;
+fn asset(
+    c: &[f64],
+    act: Option<&[f64]>,
+    mkt: &[f64],
+    p: &DescriptorParams,
+    o: [&mut [f64]; N_DESCRIPTORS],
+) {
+    let [beta, resvol, vol, mom, rev, liq, size, rsi, pctb, p2s] = o;
+    technicals(c, rsi, pctb, p2s);
     let t_len = c.len();
     let fr = p.min_fraction;
     let mut reg = Ew::<6>::new(p.beta_window, p.beta_half_life, fr, 3);
@@ -335,6 +337,22 @@ fn asset(c: &[f64], act: Option<&[f64]>, mkt: &[f64], p: &DescriptorParams, o: [
         liq[t] = (logs[0] + logs[1] + logs[2]) / 3.0;
         let longest = (0..3).max_by_key(|&k| p.liq_windows[k]).unwrap_or(2);
         size[t] = logs[longest];
+    }
+}
+
+/// RSI, Bollinger %b and price / SMA of one series (see the module docs).
+fn technicals(c: &[f64], rsi: &mut [f64], pctb: &mut [f64], p2s: &mut [f64]) {
+    crate::rsi::rsi(c, 14, 14, Convention::Pandas, rsi);
+    let t = c.len();
+    let (mut mid, mut lo) = (vec![0.0; t], vec![0.0; t]);
+    crate::bbands::bollinger(c, 20, 2.0, 1, 20, &mut [&mut mid, pctb, &mut lo]);
+    for s in 0..t {
+        let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
+        pctb[s] = if b.is_finite() { b } else { f64::NAN };
+    }
+    crate::rolling::rolling_stat(c, 50, 1, 0, Stat::Mean, &mut mid);
+    for s in 0..t {
+        p2s[s] = c[s] / mid[s] - 1.0;
     }
 }
 
