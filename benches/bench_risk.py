@@ -154,6 +154,7 @@ def median_of(
     runs = []
     result = None
     for _ in range(repeat):
+        result = None  # release the previous run's arrays before the next allocates its own
         times, result = fn()
         runs.append(times)
     med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
