@@ -59,6 +59,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--report-symbols", metavar="LIST", help="comma-separated symbols to plot in the report"
     )
+    p.add_argument(
+        "--factors",
+        action="store_true",
+        help="also fit the risk model (factor returns, covariance, exposures) and store it",
+    )
     add_threads(p)
     add_output(p)
     p.set_defaults(func=main)
@@ -114,6 +119,7 @@ def main(args: argparse.Namespace) -> int:
         ingest=not args.skip_ingest,
         report=report,
         report_symbols=_split(args.report_symbols),
+        factors=args.factors,
     )
     with progress_for(args) as progress, threads_for(args):
         summary = run_job(options, progress=progress)

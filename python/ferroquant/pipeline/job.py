@@ -17,6 +17,7 @@ from ferroquant.pipeline._framework import (
     StageResult,
     peak_rss_mb,
 )
+from ferroquant.pipeline.risk_stage import FactorStage
 from ferroquant.pipeline.stages import (
     IndicatorStage,
     IngestStage,
@@ -54,6 +55,7 @@ class JobOptions:
     report_symbols: Sequence[str] | None = None
     cache_mb: int = 4
     mmap_mb: int = 0
+    factors: bool = False
 
     @property
     def report_path(self) -> Path | None:
@@ -80,6 +82,7 @@ class JobOptions:
             "chunk": self.chunk,
             "price": self.price,
             "skip_invalid": self.skip_invalid,
+            "factors": self.factors,
         }
 
 
@@ -125,7 +128,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def default_pipeline(options: JobOptions) -> Pipeline:
-    """ingest → indicators → summary → report, as configured by ``options``.
+    """ingest → indicators → (factors) → summary → report, as configured by ``options``.
 
     Examples
     --------
@@ -133,6 +136,8 @@ def default_pipeline(options: JobOptions) -> Pipeline:
     ['ingest', 'indicators', 'summary', 'report']
     >>> default_pipeline(JobOptions(ingest=False, report=False)).names
     ['indicators', 'summary']
+    >>> default_pipeline(JobOptions(factors=True, report=False)).names
+    ['ingest', 'indicators', 'factors', 'summary']
     """
     stages: list[Any] = []
     if options.ingest:
@@ -146,6 +151,8 @@ def default_pipeline(options: JobOptions) -> Pipeline:
             write_mb=options.write_mb,
         )
     )
+    if options.factors:
+        stages.append(FactorStage(price=options.price))
     stages.append(SummaryStage())
     path = options.report_path
     if path is not None:

@@ -54,8 +54,10 @@ def render(
     *,
     plots: bool = True,
     notes: list[str] | None = None,
+    store: Any = None,
 ) -> str:
-    """The report as one HTML string (``notes`` collects remarks such as missing plots)."""
+    """The report as one HTML string (``notes`` collects remarks such as missing plots); with a
+    ``store`` holding a risk model, a risk-model section too."""
     notes = notes if notes is not None else []
     notes.extend(data.notes)
     if plots:
@@ -126,6 +128,12 @@ def render(
             )
             stats = _html.grid(fig, stats)
         sections.append(("Latest RSI 14 across the universe", stats))
+    if store is not None:
+        from ferroquant.report import _risk
+
+        risk = _risk.section(store, plots)
+        if risk is not None:
+            sections.append(risk)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _html.page(
         "ferroquant report",
@@ -194,7 +202,8 @@ def write_report(
     """Render the report for ``store`` and write it to ``path`` atomically."""
     path = Path(path)
     notes: list[str] = []
-    text = render(gather(store, symbols, price=price), results, plots=plots, notes=notes)
+    data = gather(store, symbols, price=price)
+    text = render(data, results, plots=plots, notes=notes, store=store)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target then rename: a reader never sees half a report.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
