@@ -141,7 +141,8 @@ def factor_analytics_core(
 ) -> None: ...
 def risk_descriptors(
     close: _F64,
-    activity: _F64 | None,
+    volume: _F64 | None,
+    shares: _F64 | None,
     weights: _F64 | None,
     windows: tuple[int, int, int, int, int, int, int, int],
     half_lives: tuple[float, float, float, float],

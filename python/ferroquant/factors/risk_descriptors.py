@@ -128,17 +128,13 @@ def risk_descriptors(
     bad = set(extras) & set(STYLE_NAMES)
     if bad:
         raise InvalidParameterError(f"extra names {sorted(bad)} clash with built-in descriptors")
-    activity = None
-    if vol is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            activity = vol / sh if sh is not None else c * vol
-        activity[~np.isfinite(activity)] = np.nan
     names = STYLE_NAMES + tuple(extras)
     out = np.empty((len(names), *c.shape))
     windows = (252, 252, 504, 21, 21, 21, 63, 252)
     _core.risk_descriptors(
         c,
-        activity,
+        vol,
+        sh,
         cap,
         windows,
         (63.0, 42.0, 126.0, 5.0),
@@ -146,9 +142,6 @@ def risk_descriptors(
         out[:10],
         current_threads(),
     )
-    if cap is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[6] = np.where(cap > 0, np.log(np.where(cap > 0, cap, 1.0)), np.nan)
     for i, (name, x) in enumerate(extras.items()):
         arr = _same_shape(x, name, c.shape)
         assert arr is not None

@@ -47,12 +47,13 @@ fn dims2(name: &'static str, shape: &[usize]) -> Result<(usize, usize), Error> {
 
 /// Descriptor panels of `close` into `out` `(10, n_assets, n_dates)`; see `crate::risk::ewreg`.
 #[pyfunction]
-#[pyo3(signature = (close, activity, weights, windows, half_lives, min_fraction, out, threads))]
+#[pyo3(signature = (close, volume, shares, weights, windows, half_lives, min_fraction, out, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn risk_descriptors(
     py: Python<'_>,
     close: PyReadonlyArrayDyn<'_, f64>,
-    activity: Option<PyReadonlyArrayDyn<'_, f64>>,
+    volume: Option<PyReadonlyArrayDyn<'_, f64>>,
+    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
     weights: Option<PyReadonlyArrayDyn<'_, f64>>,
     windows: [usize; 8],
     half_lives: [f64; 4],
@@ -63,7 +64,8 @@ pub fn risk_descriptors(
     let err = |e: Error| to_pyerr(py, &e);
     let (n, t) = dims2("close", close.shape()).map_err(err)?;
     let c = input("close", &close).map_err(err)?;
-    let a = optional("activity", &activity).map_err(err)?;
+    let v = optional("volume", &volume).map_err(err)?;
+    let s = optional("shares", &shares).map_err(err)?;
     let w = optional("weights", &weights).map_err(err)?;
     let o = output("out", &mut out).map_err(err)?;
     let p = risk::DescriptorParams {
@@ -81,7 +83,7 @@ pub fn risk_descriptors(
     };
     compute(py, threads, n * t, move || {
         crate::pool::install(threads, move || {
-            risk::descriptors_panel(c, a, w, n, t, &p, o)
+            risk::descriptors_panel(c, v, s, w, n, t, &p, o)
         })?
     })
 }

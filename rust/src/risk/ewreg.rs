@@ -14,7 +14,8 @@
 //! 3. momentum: `sum_(k=skip)^(skip+W-1) lambda^(k-skip) lr_(t-k)` (W = `mom_window`);
 //! 4. reversal: `sum_(k=0)^(W-1) lambda^k lr_(t-k)` (W = `rev_window`);
 //! 5. liquidity: mean over the `liq_windows` of `ln(mean activity over the window)`;
-//! 6. `ln(mean activity over the longest liquidity window)` (the size proxy without caps);
+//! 6. size: `ln(weights)` (caps) when given, else `ln(mean activity over the longest liquidity
+//!    window)`, a proxy;
 //! 7. RSI 14 (Cutler, `ferroquant.indicators.rsi`), 8. Bollinger %b 20/2 (ddof 1):
 //!    `(close - lower) / (upper - lower)`, NaN where not finite, 9. `close / SMA 50 - 1` (the SMA of
 //!    the `pandas` convention, `min_periods = 1`): the indicator engine's own per-series kernels.
@@ -174,11 +175,14 @@ fn check_finite(name: &'static str, data: &[f64], t: usize) -> Result<()> {
 }
 
 /// Computes the [`N_DESCRIPTORS`] descriptor panels of `close` into `out`
-/// (`N_DESCRIPTORS * n * t` cells, descriptor-major). `activity` (dollar volume or turnover) and
-/// `weights` (market-return weights, e.g. caps) are `n * t` panels or empty.
+/// (`N_DESCRIPTORS * n * t` cells, descriptor-major). `volume`, `shares` (activity is turnover
+/// `volume / shares` with shares, else dollar volume `close * volume`) and `weights` (caps: the
+/// market-return weights, and `size = ln(weights)`) are `n * t` panels or empty.
+#[allow(clippy::too_many_arguments)]
 pub fn descriptors_panel(
     close: &[f64],
-    activity: &[f64],
+    volume: &[f64],
+    shares: &[f64],
     weights: &[f64],
     n: usize,
     t: usize,
@@ -188,7 +192,8 @@ pub fn descriptors_panel(
     let cells = n * t;
     for (name, a, optional) in [
         ("close", close, false),
-        ("activity", activity, true),
+        ("volume", volume, true),
+        ("shares", shares, true),
         ("weights", weights, true),
     ] {
         if a.len() != cells && !(optional && a.is_empty()) {
@@ -250,15 +255,41 @@ pub fn descriptors_panel(
         let rows: [&mut [f64]; N_DESCRIPTORS] =
             std::array::from_fn(|d| unsafe { base.slice_mut(d * cells + i * t, t) });
         let c = &close[i * t..(i + 1) * t];
-        let act = (!activity.is_empty()).then(|| &activity[i * t..(i + 1) * t]);
-        asset(c, act, &mkt, p, rows);
+        let row = |a| row_of(a, i, t);
+        let act = row(volume).map(|v| match row(shares) {
+            Some(sh) => v
+                .iter()
+                .zip(sh)
+                .map(|(v, s)| finite_or_nan(v / s))
+                .collect(),
+            None => v
+                .iter()
+                .zip(c)
+                .map(|(v, c)| finite_or_nan(v * c))
+                .collect::<Vec<f64>>(),
+        });
+        asset(c, act.as_deref(), row(weights), &mkt, p, rows);
     });
     Ok(())
+}
+
+/// Row `i` of an optional `(n, t)` panel (empty: none).
+fn row_of(a: &[f64], i: usize, t: usize) -> Option<&[f64]> {
+    (!a.is_empty()).then(|| &a[i * t..(i + 1) * t])
+}
+
+fn finite_or_nan(v: f64) -> f64 {
+    if v.is_finite() {
+        v
+    } else {
+        f64::NAN
+    }
 }
 
 fn asset(
     c: &[f64],
     act: Option<&[f64]>,
+    caps: Option<&[f64]>,
     mkt: &[f64],
     p: &DescriptorParams,
     o: [&mut [f64]; N_DESCRIPTORS],
@@ -335,8 +366,11 @@ fn asset(
             }
         });
         liq[t] = (logs[0] + logs[1] + logs[2]) / 3.0;
-        let longest = (0..3).max_by_key(|&k| p.liq_windows[k]).unwrap_or(2);
-        size[t] = logs[longest];
+        size[t] = match caps {
+            Some(w) if w[t] > 0.0 => w[t].ln(),
+            Some(_) => f64::NAN,
+            None => logs[(0..3).max_by_key(|&k| p.liq_windows[k]).unwrap_or(2)],
+        };
     }
 }
 
@@ -377,6 +411,7 @@ mod tests {
         let mut out = vec![0.0; N_DESCRIPTORS * 2 * t];
         descriptors_panel(
             &close,
+            &[],
             &[],
             &[],
             2,
