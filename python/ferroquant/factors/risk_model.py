@@ -200,6 +200,7 @@ def exposures_and_factor_returns(
         ra.lead,
         ra.start,
         ra.weights,
+        True,
         ra.caps,
         ra.codes,
         len(ra.industries),

@@ -137,10 +137,22 @@ class Prepared:
     industries: tuple[str, ...]
     styles: tuple[str, ...]
 
-    def core(self) -> tuple[F64, int, int, F64 | None, F64 | None, NDArray[np.int64], int]:
-        """The arguments of ``_core.risk_regression`` after the exposures, before the outputs."""
+    def core(
+        self,
+    ) -> tuple[F64, int, int, F64 | None, bool, F64 | None, NDArray[np.int64], int]:
+        """The arguments of ``_core.risk_regression`` after the exposures, before the outputs;
+        without weights the core weights by ``sqrt(caps)``."""
         g = len(self.industries)
-        return (self.returns, self.lead, self.start, self.weights, self.caps, self.codes, g)
+        return (
+            self.returns,
+            self.lead,
+            self.start,
+            self.weights,
+            True,
+            self.caps,
+            self.codes,
+            g,
+        )
 
     def allocate(self) -> tuple[F64, F64, F64, F64]:
         n, t = self.returns.shape
@@ -179,9 +191,6 @@ def prepare(
     for name, a in (("caps", cap), ("weights", w)):
         if a is not None and a.shape != (n, t):
             raise ShapeError(f"{name} has shape {a.shape}; pass ({n}, {t}) like returns")
-    if w is None and cap is not None:
-        with np.errstate(invalid="ignore"):
-            w = np.sqrt(cap)
     styles = tuple(style_names) if style_names is not None else tuple(f"style{i}" for i in range(k))
     if len(styles) != k:
         raise InvalidParameterError(f"style_names must have {k} names, one per style")

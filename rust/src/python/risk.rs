@@ -147,7 +147,7 @@ pub fn risk_standardize(
 
 /// Constrained WLS factor returns per date; see `crate::risk::wls`.
 #[pyfunction]
-#[pyo3(signature = (exposures, returns, lead, first, weights, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
+#[pyo3(signature = (exposures, returns, lead, first, weights, sqrt_shares, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn risk_regression(
     py: Python<'_>,
@@ -156,6 +156,7 @@ pub fn risk_regression(
     lead: usize,
     first: usize,
     weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    sqrt_shares: bool,
     shares: Option<PyReadonlyArrayDyn<'_, f64>>,
     industries: PyReadonlyArray1<'_, i64>,
     n_industries: usize,
@@ -183,6 +184,7 @@ pub fn risk_regression(
         lead,
         first,
         weights: optional("weights", &weights).map_err(err)?,
+        sqrt_shares,
         shares: optional("shares", &shares).map_err(err)?,
         industries: industries.as_slice().map_err(|_| {
             err(Error::shape(
@@ -316,7 +318,7 @@ pub fn risk_specific(
 
 /// `risk_standardize` then `risk_regression` on the standardised block, fused (same results).
 #[pyfunction]
-#[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, returns, lead, first, weights, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
+#[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, returns, lead, first, weights, sqrt_shares, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn risk_standardize_regress(
     py: Python<'_>,
@@ -333,6 +335,7 @@ pub fn risk_standardize_regress(
     lead: usize,
     first: usize,
     weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    sqrt_shares: bool,
     shares: Option<PyReadonlyArrayDyn<'_, f64>>,
     industries: PyReadonlyArray1<'_, i64>,
     n_industries: usize,
@@ -382,6 +385,7 @@ pub fn risk_standardize_regress(
         lead,
         first,
         weights: optional("weights", &weights).map_err(err)?,
+        sqrt_shares,
         shares: optional("shares", &shares).map_err(err)?,
         industries: industries.as_slice().map_err(|_| {
             err(Error::shape(

@@ -30,8 +30,10 @@ pub struct RegressionInputs<'a> {
     pub lead: usize,
     /// Dates before `first` are not regressed (NaN outputs, `n_obs` 0).
     pub first: usize,
-    /// Regression weights (empty: 1).
+    /// Regression weights (empty: 1, or `sqrt(shares)` with `sqrt_shares`).
     pub weights: &'a [f64],
+    /// Without `weights`, weight each asset by the square root of its share weight (caps).
+    pub sqrt_shares: bool,
     /// Weights of the industry shares in the constraint (empty: `weights`).
     pub shares: &'a [f64],
     pub industries: &'a [i64],
@@ -240,6 +242,11 @@ pub unsafe fn regress_block(
     }
     if !shares.is_empty() {
         gather(shares, n, t, t0, b, &mut sc.s);
+    }
+    if inp.weights.is_empty() && inp.sqrt_shares && !inp.shares.is_empty() {
+        for (w, s) in sc.w[..b * n].iter_mut().zip(&sc.s[..b * n]) {
+            *w = s.sqrt();
+        }
     }
     let mut f = vec![f64::NAN; p];
     let mut tv = vec![f64::NAN; p];
@@ -544,6 +551,7 @@ mod tests {
             returns: &y,
             lead: 0,
             first: 0,
+            sqrt_shares: false,
             weights: &w,
             shares: &caps,
             industries: &codes,
