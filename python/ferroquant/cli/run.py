@@ -1,4 +1,4 @@
-"""``ferroquant run``: the main job (ingest → indicators → summary → report)."""
+"""``ferroquant run``: the main job (ingest → indicators → (factors) → summary → report)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ EXAMPLES = """examples:
   ferroquant run --data prices.csv --db my.db your files; only new bars are processed
   ferroquant run --indicators standard,atr    more indicator sets (see `--indicators help`)
   ferroquant run --full --json                recompute everything, JSON summary on stdout
+  ferroquant run --factors                    also fit and store the risk model (report section)
   ferroquant run --report out/report.html --report-symbols AAPL,MSFT
 exit codes: 0 success, 1 invalid data (the validation report is printed), 2 usage error
 """
