@@ -5,10 +5,14 @@ Reference workload (seeded): N = 4,000 assets, T = 2,520 regression dates after 
 country (41 regressors), 15 % of the names listed mid-sample, 0.3 % of stock-days suspended (NaN).
 
 Metric: **factor-dates per second** = (style factors x regression dates) / wall time of exposures
-(descriptors + standardisation) + regressions + covariance + specific risk; the stage split is
-printed. The same steps in plain NumPy (``_risk_numpy.py``: recursions vectorised over assets,
-batched dense normal equations for the regressions) run in the same process; their results are
-checked against ferroquant's and the speed ratio printed. The literal
+(descriptors + standardisation) + regressions + covariance + specific risk, as ``risk_model`` runs
+them (standardisation and regressions fused per block of dates, so they are timed together; the
+regressions alone are timed separately on the same exposures, not counted in the total). Medians
+of ``--repeat`` runs per stage; the CPU time of the total (all threads) is printed too, as the
+wall time depends on what else the machine runs. The same steps in plain NumPy
+(``_risk_numpy.py``: recursions vectorised over assets, batched dense normal equations for the
+regressions) run once in the same process; their results are checked against ferroquant's and
+the speed ratio printed. The literal
 ``returns @ loadings.T; np.cov`` snippet (T = 252, N = 1,000, K = 10) is timed for reference.
 
     python benches/bench_risk.py              # the reference workload
