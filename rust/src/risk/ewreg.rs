@@ -24,7 +24,6 @@ use super::columns::SharedOut;
 use super::decay;
 use crate::convention::Convention;
 use crate::error::{Error, Result};
-use crate::panel::first_infinite;
 use crate::rolling::Stat;
 use rayon::prelude::*;
 
@@ -157,23 +156,6 @@ fn market_return(close: &[f64], weights: &[f64], n: usize, t: usize) -> Vec<f64>
         .collect()
 }
 
-fn check_finite(name: &'static str, data: &[f64], t: usize) -> Result<()> {
-    if t == 0 {
-        return Ok(());
-    }
-    for (i, row) in data.chunks(t).enumerate() {
-        if let Some(bar) = first_infinite(row) {
-            return Err(Error::NonFinite {
-                name,
-                asset: i,
-                bar,
-                value: row[bar],
-            });
-        }
-    }
-    Ok(())
-}
-
 /// Computes the [`N_DESCRIPTORS`] descriptor panels of `close` into `out`
 /// (`N_DESCRIPTORS * n * t` cells, descriptor-major). `volume`, `shares` (activity is turnover
 /// `volume / shares` with shares, else dollar volume `close * volume`) and `weights` (caps: the
@@ -203,7 +185,7 @@ pub fn descriptors_panel(
                 format!("{} cells", a.len()),
             ));
         }
-        check_finite(name, a, t)?;
+        super::check_finite(name, a, n, t)?;
     }
     if out.len() != N_DESCRIPTORS * cells {
         return Err(Error::shape(

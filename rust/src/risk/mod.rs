@@ -26,6 +26,28 @@ pub use specific::{specific_risk, SpecificParams};
 pub use standardize::{standardize_and_regress, standardize_exposures, StandardizeParams};
 pub use wls::{factor_regression, RegressionInputs, RegressionOutputs};
 
+/// Fails on the first `±inf` of `data` (rows of `t` values; row `r` is asset `r % n`) in row
+/// order, scanning rows in parallel; the error is the same whatever the scheduling.
+pub fn check_finite(name: &'static str, data: &[f64], n: usize, t: usize) -> crate::Result<()> {
+    use rayon::prelude::*;
+    if t == 0 {
+        return Ok(());
+    }
+    let found = data
+        .par_chunks(t)
+        .enumerate()
+        .find_map_first(|(r, x)| crate::panel::first_infinite(x).map(|b| (r, b)));
+    match found {
+        Some((row, bar)) => Err(crate::Error::NonFinite {
+            name,
+            asset: row % n.max(1),
+            bar,
+            value: data[row * t + bar],
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `0.5^(1/half_life)`: the per-step decay of an exponential weight with that half-life; a
 /// non-positive or infinite half-life means equal weights (decay 1).
 pub fn decay(half_life: f64) -> f64 {

@@ -248,18 +248,7 @@ fn standardize_then(
             ));
         }
     }
-    if let Some((row, bar)) = values
-        .chunks(t.max(1))
-        .enumerate()
-        .find_map(|(r, x)| crate::panel::first_infinite(x).map(|b| (r, b)))
-    {
-        return Err(Error::NonFinite {
-            name: "exposures",
-            asset: row % n.max(1),
-            bar,
-            value: values[row * t + bar],
-        });
-    }
+    super::check_finite("exposures", values, n, t)?;
     if cells == 0 || k == 0 {
         return Ok(());
     }

@@ -119,16 +119,7 @@ fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>, with_x: bool) 
         ("weights", inp.weights),
         ("shares", inp.shares),
     ] {
-        for (row, r) in a.chunks(t.max(1)).enumerate() {
-            if let Some(bar) = crate::panel::first_infinite(r) {
-                return Err(Error::NonFinite {
-                    name,
-                    asset: row % n.max(1),
-                    bar,
-                    value: r[bar],
-                });
-            }
-        }
+        super::check_finite(name, a, n, t)?;
     }
     if let Some(&g) = inp
         .industries
