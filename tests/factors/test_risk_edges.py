@@ -222,3 +222,13 @@ def test_fused_exposures_and_regression_equal_the_two_steps() -> None:
     assert fr.names == fr2.names
     with pytest.raises(errors.ShapeError, match="like one style"):
         factors.exposures_and_factor_returns(d.values, ret[:, :-1], ind)
+
+
+def test_risk_model_applies_the_eigen_adjustment_to_the_latest_matrix() -> None:
+    close, volume, caps, ind = universe(60, 620, 7)
+    m = factors.risk_model(close, ind, volume, caps=caps, eigen={"n_sims": 20, "seed": 3})
+    assert m.eigen_adjusted is not None
+    np.testing.assert_array_equal(
+        m.eigen_adjusted, factors.eigen_adjust(m.covariance.cov[-1], n_sims=20, seed=3)
+    )
+    assert factors.risk_model(close, ind, volume, caps=caps).eigen_adjusted is None

@@ -24,7 +24,12 @@ from ferroquant._threads import current_threads
 from ferroquant.errors import InvalidParameterError, ShapeError
 from ferroquant.factors import risk_exposures, risk_regression
 from ferroquant.factors._engine import F64, panel
-from ferroquant.factors.risk_covariance import FactorCovariance, factor_covariance, specific_risk
+from ferroquant.factors.risk_covariance import (
+    FactorCovariance,
+    eigen_adjust,
+    factor_covariance,
+    specific_risk,
+)
 from ferroquant.factors.risk_descriptors import risk_descriptors
 from ferroquant.factors.risk_exposures import Exposures
 from ferroquant.factors.risk_regression import FactorReturns, industry_codes
@@ -69,6 +74,8 @@ class RiskModel:
     covariance: FactorCovariance
     specific_variance: F64
     industry_codes: F64 = field(repr=False)
+    #: The eigenfactor-adjusted covariance of the latest date with a matrix (``eigen=`` given).
+    eigen_adjusted: F64 | None = field(default=None, repr=False)
 
     def loadings(self, date: int) -> F64:
         """Exposure matrix ``(n_assets, n_factors)`` at ``date``: country, industries, styles."""
@@ -225,13 +232,18 @@ def risk_model(
     winsor: float = 3.0,
     covariance: Mapping[str, Any] | None = None,
     specific: Mapping[str, Any] | None = None,
+    eigen: Mapping[str, Any] | None = None,
     start: int = 0,
 ) -> RiskModel:
     """Builds the risk model of a universe (see the module docstring).
 
     ``covariance`` and ``specific`` pass options to :func:`factor_covariance` and
-    :func:`specific_risk`. The estimation universe of a date is the assets with a price on it.
-    Dates before ``start`` (a warm-up) get exposures but no regression.
+    :func:`specific_risk`; ``eigen`` (e.g. ``{"n_sims": 100, "seed": 1}``) also applies
+    :func:`eigen_adjust` to the latest covariance matrix (``RiskModel.eigen_adjusted``). The
+    estimation universe of a date is the assets with a price on it. Dates before ``start`` (a
+    warm-up) get exposures but no regression. Without ``caps``: an equal-weighted market,
+    equal regression weights, industry shares by count, the size proxy, no shrinkage of the
+    specific risk.
 
     Examples
     --------
@@ -265,5 +277,10 @@ def risk_model(
     )
     cov = factor_covariance(fr.returns, **dict(covariance or {}))
     spec = specific_risk(fr.residuals, caps, **dict(specific or {}))
+    adjusted = None
+    if eigen is not None:
+        ready = np.flatnonzero(np.isfinite(cov.cov).all(axis=(1, 2)))
+        if ready.size:
+            adjusted = eigen_adjust(cov.cov[ready[-1]], **dict(eigen))
     codes, _ = industry_codes(industries, c.shape[0])
-    return RiskModel(exp, fr, cov, spec, codes.astype(np.float64))
+    return RiskModel(exp, fr, cov, spec, codes.astype(np.float64), adjusted)
