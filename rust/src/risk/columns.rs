@@ -9,8 +9,10 @@ use rayon::prelude::*;
 /// Dates per block: eight 64-byte cache lines of `f64` per row.
 pub const DATE_BLOCK: usize = 64;
 
-/// Rows transposed together: a tile of `ROW_TILE x DATE_BLOCK` values stays in L1.
-const ROW_TILE: usize = 32;
+/// Rows transposed together, date by date: their runs are read (or written) side by side, so
+/// the memory system works on `ROW_GROUP` streams at once instead of one row after another
+/// (3-4x faster on the 2-vCPU reference machine: a row's first access is a cache miss).
+const ROW_GROUP: usize = 16;
 
 /// A raw pointer to an output whose disjoint columns are written by different blocks.
 #[derive(Clone, Copy)]
@@ -56,13 +58,22 @@ impl SharedOut {
 /// Copies columns `t0..t0 + b` of `src` (`n_rows` rows of `n_dates`) into `dst` laid out
 /// `[date][row]`.
 pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, dst: &mut [f64]) {
-    for r0 in (0..n_rows).step_by(ROW_TILE) {
-        let r1 = (r0 + ROW_TILE).min(n_rows);
-        for r in r0..r1 {
-            let row = &src[r * n_dates + t0..r * n_dates + t0 + b];
-            for (j, &v) in row.iter().enumerate() {
-                dst[j * n_rows + r] = v;
+    let full = n_rows / ROW_GROUP * ROW_GROUP;
+    for r0 in (0..full).step_by(ROW_GROUP) {
+        let rows: [&[f64]; ROW_GROUP] = std::array::from_fn(|g| {
+            let at = (r0 + g) * n_dates + t0;
+            &src[at..at + b]
+        });
+        for j in 0..b {
+            let d = &mut dst[j * n_rows + r0..j * n_rows + r0 + ROW_GROUP];
+            for g in 0..ROW_GROUP {
+                d[g] = rows[g][j];
             }
+        }
+    }
+    for r in full..n_rows {
+        for j in 0..b {
+            dst[j * n_rows + r] = src[r * n_dates + t0 + j];
         }
     }
 }
@@ -79,12 +90,18 @@ pub unsafe fn gather_shared(
     b: usize,
     dst: &mut [f64],
 ) {
-    for r0 in (0..n_rows).step_by(ROW_TILE) {
-        let r1 = (r0 + ROW_TILE).min(n_rows);
-        for r in r0..r1 {
-            for j in 0..b {
-                dst[j * n_rows + r] = unsafe { src.read(r * n_dates + t0 + j) };
+    let full = n_rows / ROW_GROUP * ROW_GROUP;
+    for r0 in (0..full).step_by(ROW_GROUP) {
+        for j in 0..b {
+            let d = &mut dst[j * n_rows + r0..j * n_rows + r0 + ROW_GROUP];
+            for g in 0..ROW_GROUP {
+                d[g] = unsafe { src.read((r0 + g) * n_dates + t0 + j) };
             }
+        }
+    }
+    for r in full..n_rows {
+        for j in 0..b {
+            dst[j * n_rows + r] = unsafe { src.read(r * n_dates + t0 + j) };
         }
     }
 }
@@ -101,12 +118,18 @@ pub unsafe fn scatter(
     b: usize,
     dst: SharedOut,
 ) {
-    for r0 in (0..n_rows).step_by(ROW_TILE) {
-        let r1 = (r0 + ROW_TILE).min(n_rows);
-        for r in r0..r1 {
-            for j in 0..b {
-                unsafe { dst.write(r * n_dates + t0 + j, src[j * n_rows + r]) };
+    let full = n_rows / ROW_GROUP * ROW_GROUP;
+    for r0 in (0..full).step_by(ROW_GROUP) {
+        for j in 0..b {
+            let v = &src[j * n_rows + r0..j * n_rows + r0 + ROW_GROUP];
+            for g in 0..ROW_GROUP {
+                unsafe { dst.write((r0 + g) * n_dates + t0 + j, v[g]) };
             }
+        }
+    }
+    for r in full..n_rows {
+        for j in 0..b {
+            unsafe { dst.write(r * n_dates + t0 + j, src[j * n_rows + r]) };
         }
     }
 }
@@ -123,4 +146,32 @@ where
         let b = DATE_BLOCK.min(n_dates - t0);
         f(t0, b, s);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_and_scatter_are_inverse_transposes() {
+        let (rows, t) = (37, 150); // not multiples of the group or the block
+        let src: Vec<f64> = (0..rows * t).map(|i| i as f64).collect();
+        let mut back = vec![f64::NAN; rows * t];
+        let out = SharedOut::new(&mut back);
+        let mut s = 0;
+        while s < t {
+            let b = DATE_BLOCK.min(t - s);
+            let mut buf = vec![0.0; b * rows];
+            gather(&src, rows, t, s, b, &mut buf);
+            assert_eq!(buf[rows + 5], src[5 * t + s + 1]);
+            // SAFETY: one block at a time, columns s..s+b.
+            unsafe { scatter(&buf, rows, t, s, b, out) };
+            let mut again = vec![0.0; b * rows];
+            // SAFETY: as above.
+            unsafe { gather_shared(out, rows, t, s, b, &mut again) };
+            assert_eq!(buf, again);
+            s += b;
+        }
+        assert_eq!(back, src);
+    }
 }
