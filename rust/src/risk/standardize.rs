@@ -128,13 +128,116 @@ pub fn zscore(v: &mut [f64], w: Option<&[f64]>, winsor: f64) {
     v.iter_mut().for_each(|x| *x = (*x - mu) / sd);
 }
 
+/// Moments of the finite values of `x` (NaN = not used), in four interleaved lanes, branch-free
+/// (vectorised): count, sum, weight sum, weighted sum, min, max.
+fn column_moments(x: &[f64], w: Option<&[f64]>) -> [f64; 6] {
+    let mut cnt = [0.0f64; 4];
+    let mut sum = [0.0f64; 4];
+    let mut sw = [0.0f64; 4];
+    let mut swv = [0.0f64; 4];
+    let mut mn = [f64::INFINITY; 4];
+    let mut mx = [f64::NEG_INFINITY; 4];
+    let zeros = [0.0f64; 4];
+    let xs = x.chunks_exact(4);
+    let tail = xs.remainder();
+    let mut ws = w.map(|w| w.chunks_exact(4));
+    for c in xs {
+        let wc = ws.as_mut().and_then(|it| it.next()).unwrap_or(&zeros);
+        for l in 0..4 {
+            let v = c[l];
+            let ok = v.is_finite();
+            let xm = if ok { v } else { 0.0 };
+            let wm = if ok { wc[l] } else { 0.0 };
+            cnt[l] += if ok { 1.0 } else { 0.0 };
+            sum[l] += xm;
+            sw[l] += wm;
+            swv[l] += wm * xm;
+            mn[l] = mn[l].min(if ok { v } else { f64::INFINITY });
+            mx[l] = mx[l].max(if ok { v } else { f64::NEG_INFINITY });
+        }
+    }
+    let n4 = x.len() - tail.len();
+    for (j, &v) in tail.iter().enumerate() {
+        if v.is_finite() {
+            let wm = w.map_or(0.0, |w| w[n4 + j]);
+            cnt[0] += 1.0;
+            sum[0] += v;
+            sw[0] += wm;
+            swv[0] += wm * v;
+            mn[0] = mn[0].min(v);
+            mx[0] = mx[0].max(v);
+        }
+    }
+    let add = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+    [
+        add(cnt),
+        add(sum),
+        add(sw),
+        add(swv),
+        mn[0].min(mn[1]).min(mn[2].min(mn[3])),
+        mx[0].max(mx[1]).max(mx[2].max(mx[3])),
+    ]
+}
+
+/// `sum (x - m)^2` over the finite values of `x`, four lanes, branch-free.
+fn column_squares(x: &[f64], m: f64) -> f64 {
+    let mut acc = [0.0; 4];
+    let sq = |v: f64| {
+        let d = if v.is_finite() { v - m } else { 0.0 };
+        d * d
+    };
+    let xs = x.chunks_exact(4);
+    let tail: f64 = xs.remainder().iter().map(|&v| sq(v)).sum();
+    for c in xs {
+        for l in 0..4 {
+            acc[l] += sq(c[l]);
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// Weighted mean, sample sd, min, max and count of the finite values of `x`.
+fn column_stats(x: &[f64], w: Option<&[f64]>) -> (f64, f64, f64, f64, usize) {
+    let [cnt, s, sw, swv, mn, mx] = column_moments(x, w);
+    let mean = s / cnt;
+    let mu = if sw > 0.0 { swv / sw } else { mean };
+    let sd = (column_squares(x, mean) / (cnt - 1.0)).sqrt();
+    (mu, sd, mn, mx, cnt as usize)
+}
+
+/// [`zscore`] of the finite values of a whole column in place (NaN entries untouched), without
+/// compacting it; `w` are usable weights for every entry. Returns how many values it used.
+pub fn zscore_column(x: &mut [f64], w: Option<&[f64]>, winsor: f64) -> usize {
+    let (mut mu, mut sd, mn, mx, cnt) = column_stats(x, w);
+    if cnt < 2 {
+        x.iter_mut()
+            .filter(|v| v.is_finite())
+            .for_each(|v| *v = 0.0);
+        return cnt;
+    }
+    if winsor > 0.0 && winsor.is_finite() && sd > 0.0 {
+        let (lo, hi) = (mu - winsor * sd, mu + winsor * sd);
+        if mn < lo || mx > hi {
+            // clamp keeps NaN as NaN
+            x.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+            (mu, sd, _, _, _) = column_stats(x, w);
+        }
+    }
+    if sd.is_nan() || sd <= 0.0 || !sd.is_finite() {
+        x.iter_mut()
+            .filter(|v| v.is_finite())
+            .for_each(|v| *v = 0.0);
+        return cnt;
+    }
+    x.iter_mut().for_each(|v| *v = (*v - mu) / sd);
+    cnt
+}
+
 /// Per-worker buffers.
 #[derive(Default)]
 struct Work {
     count: Vec<u32>,
     kept: Vec<usize>,
-    pos: Vec<usize>,
-    v: Vec<f64>,
     w: Vec<f64>,
 }
 
@@ -338,24 +441,20 @@ fn one_date(
             (0..k).for_each(|s| x[s * n + i] = f64::NAN);
         }
     }
-    let usable = |c: f64| if c.is_finite() && c > 0.0 { c } else { 0.0 };
+    // Usable cap weights once per date; assets outside `kept` are NaN in every style by now, so
+    // "finite" alone marks the values each style's statistics use.
+    let capw = caps.map(|c| {
+        work.w.clear();
+        work.w.extend(
+            c.iter()
+                .map(|&v| if v.is_finite() && v > 0.0 { v } else { 0.0 }),
+        );
+        &work.w[..]
+    });
     for s in 0..k {
         let col = &mut x[s * n..(s + 1) * n];
-        work.pos.clear();
-        work.pos
-            .extend(work.kept.iter().copied().filter(|&i| col[i].is_finite()));
-        work.v.clear();
-        work.v.extend(work.pos.iter().map(|&i| col[i]));
-        let w = caps.map(|c| {
-            work.w.clear();
-            work.w.extend(work.pos.iter().map(|&i| usable(c[i])));
-            &work.w[..]
-        });
-        zscore(&mut work.v, w, p.winsor);
-        for (&i, &z) in work.pos.iter().zip(&work.v) {
-            col[i] = z;
-        }
-        let missing = work.kept.len() - work.pos.len();
+        let used = zscore_column(col, capw, p.winsor);
+        let missing = work.kept.len() - used;
         if missing > 0 {
             for &i in &work.kept {
                 if !col[i].is_finite() {
