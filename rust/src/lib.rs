@@ -16,6 +16,7 @@ pub mod pool;
 pub mod portfolio;
 pub mod range;
 pub mod returns;
+pub mod risk;
 pub mod rolling;
 pub mod rsi;
 pub mod standard;

@@ -113,6 +113,17 @@ def test_second_run_is_incremental(
 
 
 @needs_store
+def test_run_with_factors_adds_the_factor_stage(
+    sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "factors.db"
+    shutil.copyfile(sample_db, db)
+    assert main(["run", "--db", str(db), "--no-report", "--factors", "--json"]) == 0
+    stages = {s["name"]: s for s in json.loads(capsys.readouterr().out)["stages"]}
+    assert stages["factors"]["items"] > 0 and stages["factors"]["detail"]["factors"] == 22
+
+
+@needs_store
 def test_show_value_info(
     sample_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

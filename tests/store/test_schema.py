@@ -84,6 +84,8 @@ def test_migration_2_backfills_bar_stats_of_a_version_1_store(tmp_path: Path) ->
             c.execute("DROP TABLE bar_stats")
             c.execute("DROP TABLE bar_tail")
             c.execute("DROP TABLE indicator_tail")
+            for table in ("risk_factor_returns", "risk_covariance", "risk_exposures"):
+                c.execute(f"DROP TABLE {table}")
             c.execute("DELETE FROM schema_version WHERE version >= 2")
     with Store.open(path) as s:
         assert s.schema_version == SCHEMA_VERSION

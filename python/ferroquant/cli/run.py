@@ -1,4 +1,5 @@
-"""``ferroquant run``: the main job (ingest → indicators → summary → optimize → report)."""
+"""``ferroquant run``: the main job (ingest → indicators → (factors) → summary → optimize →
+report)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ EXAMPLES = """examples:
   ferroquant run --data prices.csv --db my.db your files; only new bars are processed
   ferroquant run --indicators standard,atr    more indicator sets (see `--indicators help`)
   ferroquant run --full --json                recompute everything, JSON summary on stdout
+  ferroquant run --factors                    also fit and store the risk model (report section)
   ferroquant run --report out/report.html --report-symbols AAPL,MSFT
 exit codes: 0 success, 1 invalid data (the validation report is printed), 2 usage error
 """
@@ -66,6 +68,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--report-symbols", metavar="LIST", help="comma-separated symbols to plot in the report"
+    )
+    p.add_argument(
+        "--factors",
+        action="store_true",
+        help="also fit the risk model (factor returns, covariance, exposures) and store it",
     )
     add_threads(p)
     add_output(p)
@@ -123,6 +130,7 @@ def main(args: argparse.Namespace) -> int:
         ingest=not args.skip_ingest,
         report=report,
         report_symbols=_split(args.report_symbols),
+        factors=args.factors,
     )
     if args.no_optimize:
         options = replace(options, optimize=None)

@@ -18,6 +18,7 @@ from ferroquant.pipeline._framework import (
     peak_rss_mb,
 )
 from ferroquant.pipeline.optimize_stage import OptimizeSettings, OptimizeStage
+from ferroquant.pipeline.risk_stage import FactorStage
 from ferroquant.pipeline.stages import (
     IndicatorStage,
     IngestStage,
@@ -56,6 +57,7 @@ class JobOptions:
     cache_mb: int = 4
     mmap_mb: int = 0
     optimize: OptimizeSettings | None = field(default_factory=OptimizeSettings)
+    factors: bool = False
 
     @property
     def report_path(self) -> Path | None:
@@ -83,6 +85,7 @@ class JobOptions:
             "price": self.price,
             "skip_invalid": self.skip_invalid,
             "optimize": None if self.optimize is None else self.optimize.objective,
+            "factors": self.factors,
         }
 
 
@@ -128,7 +131,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def default_pipeline(options: JobOptions) -> Pipeline:
-    """ingest → indicators → summary → optimize → report, as configured by ``options``.
+    """ingest → indicators → (factors) → summary → optimize → report, as configured by ``options``.
 
     Examples
     --------
@@ -136,6 +139,8 @@ def default_pipeline(options: JobOptions) -> Pipeline:
     ['ingest', 'indicators', 'summary', 'optimize', 'report']
     >>> default_pipeline(JobOptions(ingest=False, report=False, optimize=None)).names
     ['indicators', 'summary']
+    >>> default_pipeline(JobOptions(factors=True, report=False)).names
+    ['ingest', 'indicators', 'factors', 'summary', 'optimize']
     """
     stages: list[Any] = []
     if options.ingest:
@@ -149,6 +154,8 @@ def default_pipeline(options: JobOptions) -> Pipeline:
             write_mb=options.write_mb,
         )
     )
+    if options.factors:
+        stages.append(FactorStage(price=options.price))
     stages.append(SummaryStage())
     if options.optimize is not None:
         stages.append(OptimizeStage(options.optimize))

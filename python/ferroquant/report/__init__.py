@@ -57,8 +57,10 @@ def render(
     plots: bool = True,
     notes: list[str] | None = None,
     sections: Sequence[Section] = (),
+    store: Any = None,
 ) -> str:
-    """The report as one HTML string (``notes`` collects remarks such as missing plots).
+    """The report as one HTML string (``notes`` collects remarks such as missing plots); with a
+    ``store`` holding a risk model, a risk-model section too.
 
     ``sections`` are added by stages beyond the indicators (e.g. the optimisation): each is called
     with whether plots can be drawn and returns ``(title, html)``."""
@@ -132,6 +134,12 @@ def render(
             )
             stats = _html.grid(fig, stats)
         sections_html.append(("Latest RSI 14 across the universe", stats))
+    if store is not None:
+        from ferroquant.report import _risk
+
+        risk = _risk.section(store, plots)
+        if risk is not None:
+            sections_html.append(risk)
     sections_html.extend(make(plots) for make in sections)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _html.page(
@@ -203,7 +211,7 @@ def write_report(
     path = Path(path)
     notes: list[str] = []
     data = gather(store, symbols, price=price)
-    text = render(data, results, plots=plots, notes=notes, sections=sections)
+    text = render(data, results, plots=plots, notes=notes, sections=sections, store=store)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target then rename: a reader never sees half a report.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

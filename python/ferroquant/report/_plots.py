@@ -107,3 +107,15 @@ def stage_timings(names: Sequence[str], seconds: Sequence[float]) -> str | None:
     ax.set_xlim(0, max(*seconds, 1e-3) * 1.25)
     _style(ax)
     return _encode(fig)
+
+
+def factor_returns(dates: Any, names: Sequence[str], cumulative: Any) -> str:
+    """Lines: cumulative return of each style factor."""
+    fig, ax = _figure(6.4, 3.2)
+    for name, c in zip(names, cumulative, strict=True):
+        ax.plot(dates, c, linewidth=1.0, label=name)
+    ax.axhline(0.0, color=_GREY, linewidth=0.6)
+    ax.legend(fontsize=7, ncol=2, frameon=False)
+    ax.set_ylabel("cumulative return", fontsize=8)
+    _style(ax)
+    return _encode(fig)

@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 from ferroquant.errors import StoreError
+from ferroquant.store import _risk
 
 __all__ = ["BLOCK_SHIFT", "MIGRATIONS", "SCHEMA_VERSION", "configure", "migrate"]
 
@@ -125,7 +126,10 @@ _TAIL_COLUMNS = """(
 )"""
 _V3 = f"CREATE TABLE bar_tail {_TAIL_COLUMNS}; CREATE TABLE indicator_tail {_TAIL_COLUMNS}"
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Risk-model results (see :mod:`ferroquant.store._risk`).
+_V4 = _risk.V4
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[k]`` takes a database from version ``k`` to ``k + 1``. Only append to it."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from ferroquant.errors import UnknownSymbolError
 from ferroquant.sample import Panel
-from ferroquant.store import _actions, _blocks, _indicators, _portfolio, _tail
+from ferroquant.store import _actions, _blocks, _indicators, _portfolio, _risk, _tail
 from ferroquant.store._bars import Bars, to_dates
 from ferroquant.store._connection import Connections
 from ferroquant.store._portfolio import Valuation
@@ -66,7 +66,7 @@ class Store(Connections):
         >>> from ferroquant.store import Store
         >>> with tempfile.TemporaryDirectory() as d, Store.open(pathlib.Path(d) / "x.db") as s:
         ...     s.schema_version, s.symbols()
-        (3, [])
+        (4, [])
         """
         return cls(
             Path(path),
@@ -264,6 +264,62 @@ class Store(Connections):
         ids = self.symbol_ids([t[1] for t in trades])
         with self.transaction() as c:
             _portfolio.write_trades(c, portfolio, ids, trades)
+
+    # ---------------------------------------------------------------- risk model
+    def write_risk_model(
+        self,
+        model: str,
+        symbols: Sequence[str],
+        dates: Any,
+        result: Any,
+        *,
+        exposure_dates: Sequence[int] = (-1,),
+    ) -> int:
+        """Store a :class:`ferroquant.factors.RiskModel` computed on ``symbols`` x ``dates``:
+        factor returns and covariance of every date, exposures and specific variances at the
+        positions ``exposure_dates`` (default: the last date). Returns the rows written."""
+        ids = self.symbol_ids(symbols)
+        days = np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
+        t = len(days)
+        at = sorted({int(j) % t for j in exposure_dates}) if t else []
+        with self.transaction() as c:
+            return _risk.write_model(c, model, days, ids, result, at)
+
+    def risk_factor_returns(
+        self, model: str
+    ) -> tuple[NDArray[np.datetime64], list[str], NDArray[np.float64], NDArray[np.float64]]:
+        """Dates, factor names, factor returns and t-stats ``(n_factors, n_dates)`` of ``model``."""
+        with self._read() as c:
+            days, names, ret, ts = _risk.read_factor_returns(c, model)
+        return to_dates(days), names, ret, ts
+
+    def risk_covariance(
+        self, model: str, date: Any = None
+    ) -> tuple[np.datetime64, list[str], NDArray[np.float64]] | None:
+        """``(date, factor names, F)`` at ``date`` (default: the latest), or ``None``."""
+        day = None if date is None else int(np.datetime64(date, "D").astype(np.int64))
+        with self._read() as c:
+            got = _risk.read_covariance(c, model, day)
+        if got is None:
+            return None
+        return to_dates(np.array([got[0]]))[0], got[1], got[2]
+
+    def risk_exposures(
+        self, model: str, date: Any = None
+    ) -> (
+        tuple[np.datetime64, list[str], list[str], NDArray[np.float64], NDArray[np.float64]] | None
+    ):
+        """``(date, styles, symbols, exposures (n_styles, n_symbols), specific variances)`` at
+        ``date`` (default: the latest stored), or ``None``."""
+        day = None if date is None else int(np.datetime64(date, "D").astype(np.int64))
+        with self._read() as c:
+            got = _risk.read_exposures(c, model, day)
+            if got is None:
+                return None
+            names = dict(c.execute("SELECT id, symbol FROM symbols").fetchall())
+        d, styles, sids, vals, spec = got
+        syms = [names[int(i)] for i in sids]
+        return to_dates(np.array([d]))[0], styles, syms, vals, spec
 
     # ---------------------------------------------------------------- runs and totals
     def begin_run(self, params: Mapping[str, object]) -> int:

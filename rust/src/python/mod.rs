@@ -6,6 +6,7 @@
 mod arrays;
 mod factors;
 mod portfolio;
+mod risk;
 mod run;
 mod stream;
 
@@ -426,6 +427,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(factors::forward_returns, m)?)?;
     m.add_function(wrap_pyfunction!(factors::factor_analytics_core, m)?)?;
     m.add_function(wrap_pyfunction!(portfolio::qp_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_descriptors, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_standardize, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_regression, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_standardize_regress, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_covariance, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_eigen_adjust, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_specific, m)?)?;
     m.add_function(wrap_pyfunction!(rsi, m)?)?;
     m.add_function(wrap_pyfunction!(bollinger, m)?)?;
     m.add_function(wrap_pyfunction!(stddev, m)?)?;

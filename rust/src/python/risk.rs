@@ -1,0 +1,413 @@
+//! Bindings of the risk model (`crate::risk`). Python allocates every output and passes
+//! C-contiguous float64 arrays; optional panels are `None`.
+
+use super::run::{compute, to_pyerr};
+use crate::error::Error;
+use crate::risk;
+use numpy::{
+    PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
+    PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+
+fn input<'a>(name: &'static str, a: &'a PyReadonlyArrayDyn<'_, f64>) -> Result<&'a [f64], Error> {
+    a.as_slice()
+        .map_err(|_| Error::shape(name, "a C-contiguous float64 array", "a strided view"))
+}
+
+fn optional<'a>(
+    name: &'static str,
+    a: &'a Option<PyReadonlyArrayDyn<'_, f64>>,
+) -> Result<&'a [f64], Error> {
+    match a {
+        Some(a) => input(name, a),
+        None => Ok(&[]),
+    }
+}
+
+fn output<'a>(
+    name: &'static str,
+    a: &'a mut PyReadwriteArrayDyn<'_, f64>,
+) -> Result<&'a mut [f64], Error> {
+    a.as_slice_mut()
+        .map_err(|_| Error::shape(name, "a C-contiguous float64 array", "a strided view"))
+}
+
+/// `(n_assets, n_dates)` of a 2-D array, or a shape error naming it.
+fn dims2(name: &'static str, shape: &[usize]) -> Result<(usize, usize), Error> {
+    match shape {
+        [n, t] => Ok((*n, *t)),
+        other => Err(Error::shape(
+            name,
+            "a 2-D (n_assets, n_dates) panel",
+            format!("{other:?}"),
+        )),
+    }
+}
+
+/// Descriptor panels of `close` into `out` `(10, n_assets, n_dates)`; see `crate::risk::ewreg`.
+#[pyfunction]
+#[pyo3(signature = (close, volume, shares, weights, windows, half_lives, min_fraction, out, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_descriptors(
+    py: Python<'_>,
+    close: PyReadonlyArrayDyn<'_, f64>,
+    volume: Option<PyReadonlyArrayDyn<'_, f64>>,
+    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
+    weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    windows: [usize; 8],
+    half_lives: [f64; 4],
+    min_fraction: f64,
+    mut out: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (n, t) = dims2("close", close.shape()).map_err(err)?;
+    let c = input("close", &close).map_err(err)?;
+    let v = optional("volume", &volume).map_err(err)?;
+    let s = optional("shares", &shares).map_err(err)?;
+    let w = optional("weights", &weights).map_err(err)?;
+    let o = output("out", &mut out).map_err(err)?;
+    let p = risk::DescriptorParams {
+        beta_window: windows[0],
+        beta_half_life: half_lives[0],
+        vol_window: windows[1],
+        vol_half_life: half_lives[1],
+        mom_window: windows[2],
+        mom_skip: windows[3],
+        mom_half_life: half_lives[2],
+        rev_window: windows[4],
+        rev_half_life: half_lives[3],
+        liq_windows: [windows[5], windows[6], windows[7]],
+        min_fraction,
+    };
+    compute(py, threads, n * t, move || {
+        crate::pool::install(threads, move || {
+            risk::descriptors_panel(c, v, s, w, n, t, &p, o)
+        })?
+    })
+}
+
+/// Standardises `values` `(k, n_assets, n_dates)` in place; see `crate::risk::standardize`.
+#[pyfunction]
+#[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_standardize(
+    py: Python<'_>,
+    mut values: PyReadwriteArrayDyn<'_, f64>,
+    caps: Option<PyReadonlyArrayDyn<'_, f64>>,
+    universe: Option<PyReadonlyArray2<'_, bool>>,
+    winsor: f64,
+    min_valid: usize,
+    orthogonalize: Vec<(usize, Vec<usize>)>,
+    mut imputed: PyReadwriteArrayDyn<'_, f64>,
+    mut dropped: PyReadwriteArrayDyn<'_, f64>,
+    mut universe_count: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (k, n, t) = match values.shape() {
+        [k, n, t] => (*k, *n, *t),
+        other => {
+            return Err(err(Error::shape(
+                "exposures",
+                "a 3-D (n_styles, n_assets, n_dates) block",
+                format!("{other:?}"),
+            )))
+        }
+    };
+    let c = optional("caps", &caps).map_err(err)?;
+    let u: &[bool] = match &universe {
+        Some(u) => u.as_slice().map_err(|_| {
+            err(Error::shape(
+                "universe",
+                "a C-contiguous bool array",
+                "a strided view",
+            ))
+        })?,
+        None => &[],
+    };
+    let v = output("exposures", &mut values).map_err(err)?;
+    let counts = risk::standardize::Counts {
+        imputed: output("imputed", &mut imputed).map_err(err)?,
+        dropped: output("dropped", &mut dropped).map_err(err)?,
+        universe: output("universe_count", &mut universe_count).map_err(err)?,
+    };
+    let p = risk::StandardizeParams {
+        winsor,
+        min_valid,
+        orthogonalize,
+    };
+    compute(py, threads, k * n * t, move || {
+        crate::pool::install(threads, move || {
+            risk::standardize_exposures(v, c, u, k, n, t, &p, counts)
+        })?
+    })
+}
+
+/// Constrained WLS factor returns per date; see `crate::risk::wls`.
+#[pyfunction]
+#[pyo3(signature = (exposures, returns, lead, first, weights, sqrt_shares, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_regression(
+    py: Python<'_>,
+    exposures: PyReadonlyArrayDyn<'_, f64>,
+    returns: PyReadonlyArrayDyn<'_, f64>,
+    lead: usize,
+    first: usize,
+    weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    sqrt_shares: bool,
+    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
+    industries: PyReadonlyArray1<'_, i64>,
+    n_industries: usize,
+    mut factor_returns: PyReadwriteArrayDyn<'_, f64>,
+    mut tstats: PyReadwriteArrayDyn<'_, f64>,
+    mut stats: PyReadwriteArrayDyn<'_, f64>,
+    mut residuals: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (n, t) = dims2("returns", returns.shape()).map_err(err)?;
+    let k = match exposures.shape() {
+        [k, en, et] if *en == n && *et == t => *k,
+        other => {
+            return Err(err(Error::shape(
+                "exposures",
+                format!("(n_styles, {n}, {t}) like returns"),
+                format!("{other:?}"),
+            )))
+        }
+    };
+    let inp = risk::RegressionInputs {
+        exposures: input("exposures", &exposures).map_err(err)?,
+        returns: input("returns", &returns).map_err(err)?,
+        lead,
+        first,
+        weights: optional("weights", &weights).map_err(err)?,
+        sqrt_shares,
+        shares: optional("shares", &shares).map_err(err)?,
+        industries: industries.as_slice().map_err(|_| {
+            err(Error::shape(
+                "industries",
+                "a contiguous int64 array",
+                "a strided view",
+            ))
+        })?,
+        n_industries,
+        k,
+        n,
+        t,
+    };
+    let out = risk::RegressionOutputs {
+        factor_returns: output("factor_returns", &mut factor_returns).map_err(err)?,
+        tstats: output("tstats", &mut tstats).map_err(err)?,
+        stats: output("stats", &mut stats).map_err(err)?,
+        residuals: output("residuals", &mut residuals).map_err(err)?,
+    };
+    compute(py, threads, (k + 1) * n * t, move || {
+        crate::pool::install(threads, move || risk::factor_regression(&inp, out))?
+    })
+}
+
+/// Factor covariance per date `(n_dates, k, k)`; see `crate::risk::covariance`.
+#[pyfunction]
+#[pyo3(signature = (factor_returns, vol_half_life, corr_half_life, nw_lags, vra_half_life, min_obs, cov, vra, repairs))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_covariance(
+    py: Python<'_>,
+    factor_returns: PyReadonlyArrayDyn<'_, f64>,
+    vol_half_life: f64,
+    corr_half_life: f64,
+    nw_lags: usize,
+    vra_half_life: f64,
+    min_obs: usize,
+    mut cov: PyReadwriteArrayDyn<'_, f64>,
+    mut vra: PyReadwriteArrayDyn<'_, f64>,
+    mut repairs: PyReadwriteArrayDyn<'_, f64>,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (k, t) = dims2("factor_returns", factor_returns.shape()).map_err(err)?;
+    let f = input("factor_returns", &factor_returns).map_err(err)?;
+    let c = output("cov", &mut cov).map_err(err)?;
+    let v = output("vra", &mut vra).map_err(err)?;
+    let r = output("repairs", &mut repairs).map_err(err)?;
+    let p = risk::CovarianceParams {
+        vol_half_life,
+        corr_half_life,
+        nw_lags,
+        vra_half_life,
+        min_obs,
+    };
+    // One recursion over dates: nothing to parallelise, so no pool hand-off.
+    super::run::compute_serial(py, k * k * t, move || {
+        risk::factor_covariance(f, k, t, &p, c, v, r)
+    })
+}
+
+/// Eigenfactor-adjusted copy of one covariance matrix into `out`; see `crate::risk::eigen`.
+#[pyfunction]
+#[pyo3(signature = (cov, n_sims, n_periods, scale, seed, out, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_eigen_adjust(
+    py: Python<'_>,
+    cov: PyReadonlyArrayDyn<'_, f64>,
+    n_sims: usize,
+    n_periods: usize,
+    scale: f64,
+    seed: u64,
+    mut out: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (k, k2) = dims2("cov", cov.shape()).map_err(err)?;
+    if k != k2 {
+        return Err(err(Error::shape(
+            "cov",
+            "a square matrix",
+            format!("({k}, {k2})"),
+        )));
+    }
+    let f = input("cov", &cov).map_err(err)?;
+    let o = output("out", &mut out).map_err(err)?;
+    if o.len() != k * k {
+        return Err(err(Error::shape(
+            "out",
+            format!("({k}, {k})"),
+            format!("{} cells", o.len()),
+        )));
+    }
+    compute(py, threads, n_sims * n_periods * k * k, move || {
+        crate::pool::install(threads, move || {
+            let adj = risk::eigen_adjust(f, k, n_sims, n_periods, scale, seed)?;
+            o.copy_from_slice(&adj);
+            Ok(())
+        })?
+    })
+}
+
+/// Specific variance `(n_assets, n_dates)` from residuals; see `crate::risk::specific`.
+#[pyfunction]
+#[pyo3(signature = (residuals, size, half_life, min_obs, shrinkage, n_groups, out, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_specific(
+    py: Python<'_>,
+    residuals: PyReadonlyArrayDyn<'_, f64>,
+    size: Option<PyReadonlyArrayDyn<'_, f64>>,
+    half_life: f64,
+    min_obs: usize,
+    shrinkage: f64,
+    n_groups: usize,
+    mut out: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (n, t) = dims2("residuals", residuals.shape()).map_err(err)?;
+    let r = input("residuals", &residuals).map_err(err)?;
+    let s = optional("size", &size).map_err(err)?;
+    let o = output("out", &mut out).map_err(err)?;
+    let p = risk::SpecificParams {
+        half_life,
+        min_obs,
+        shrinkage,
+        n_groups,
+    };
+    compute(py, threads, n * t, move || {
+        crate::pool::install(threads, move || risk::specific_risk(r, s, n, t, &p, o))?
+    })
+}
+
+/// `risk_standardize` then `risk_regression` on the standardised block, fused (same results).
+#[pyfunction]
+#[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, returns, lead, first, weights, sqrt_shares, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn risk_standardize_regress(
+    py: Python<'_>,
+    mut values: PyReadwriteArrayDyn<'_, f64>,
+    caps: Option<PyReadonlyArrayDyn<'_, f64>>,
+    universe: Option<PyReadonlyArray2<'_, bool>>,
+    winsor: f64,
+    min_valid: usize,
+    orthogonalize: Vec<(usize, Vec<usize>)>,
+    mut imputed: PyReadwriteArrayDyn<'_, f64>,
+    mut dropped: PyReadwriteArrayDyn<'_, f64>,
+    mut universe_count: PyReadwriteArrayDyn<'_, f64>,
+    returns: PyReadonlyArrayDyn<'_, f64>,
+    lead: usize,
+    first: usize,
+    weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    sqrt_shares: bool,
+    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
+    industries: PyReadonlyArray1<'_, i64>,
+    n_industries: usize,
+    mut factor_returns: PyReadwriteArrayDyn<'_, f64>,
+    mut tstats: PyReadwriteArrayDyn<'_, f64>,
+    mut stats: PyReadwriteArrayDyn<'_, f64>,
+    mut residuals: PyReadwriteArrayDyn<'_, f64>,
+    threads: usize,
+) -> PyResult<()> {
+    let err = |e: Error| to_pyerr(py, &e);
+    let (k, n, t) = match values.shape() {
+        [k, n, t] => (*k, *n, *t),
+        other => {
+            return Err(err(Error::shape(
+                "exposures",
+                "a 3-D (n_styles, n_assets, n_dates) block",
+                format!("{other:?}"),
+            )))
+        }
+    };
+    let (rn, rt) = dims2("returns", returns.shape()).map_err(err)?;
+    let c = optional("caps", &caps).map_err(err)?;
+    let u: &[bool] = match &universe {
+        Some(u) => u.as_slice().map_err(|_| {
+            err(Error::shape(
+                "universe",
+                "a C-contiguous bool array",
+                "a strided view",
+            ))
+        })?,
+        None => &[],
+    };
+    let v = output("exposures", &mut values).map_err(err)?;
+    let counts = risk::standardize::Counts {
+        imputed: output("imputed", &mut imputed).map_err(err)?,
+        dropped: output("dropped", &mut dropped).map_err(err)?,
+        universe: output("universe_count", &mut universe_count).map_err(err)?,
+    };
+    let p = risk::StandardizeParams {
+        winsor,
+        min_valid,
+        orthogonalize,
+    };
+    let inp = risk::RegressionInputs {
+        exposures: &[],
+        returns: input("returns", &returns).map_err(err)?,
+        lead,
+        first,
+        weights: optional("weights", &weights).map_err(err)?,
+        sqrt_shares,
+        shares: optional("shares", &shares).map_err(err)?,
+        industries: industries.as_slice().map_err(|_| {
+            err(Error::shape(
+                "industries",
+                "a contiguous int64 array",
+                "a strided view",
+            ))
+        })?,
+        n_industries,
+        k,
+        n: rn,
+        t: rt,
+    };
+    let out = risk::RegressionOutputs {
+        factor_returns: output("factor_returns", &mut factor_returns).map_err(err)?,
+        tstats: output("tstats", &mut tstats).map_err(err)?,
+        stats: output("stats", &mut stats).map_err(err)?,
+        residuals: output("residuals", &mut residuals).map_err(err)?,
+    };
+    compute(py, threads, (k + 1) * n * t, move || {
+        crate::pool::install(threads, move || {
+            risk::standardize_and_regress(v, c, u, k, n, t, &p, counts, &inp, out)
+        })?
+    })
+}
