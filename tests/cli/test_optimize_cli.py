@@ -79,3 +79,19 @@ def test_a_young_store_skips_the_stage(tmp_path: Path) -> None:
     summary = run_job(JobOptions(db=db, ingest=False, report=False))
     stage = summary.stage("optimize")
     assert stage is not None and "too few" in stage.detail["skipped"]
+
+
+def test_the_stored_risk_model_is_used_when_present(tmp_path: Path) -> None:
+    db = tmp_path / "fq.db"
+    summary = run_job(JobOptions(db=db, report=False, factors=True))
+    stage = summary.stage("optimize")
+    assert stage is not None and stage.detail["status"] == "optimal"
+    assert stage.detail["risk_model"].startswith("risk model 'default'")
+    with Store.open(db) as store:
+        barra = optimize_store(store, OptimizeSettings(), frontier=False)
+        pca = optimize_store(store, OptimizeSettings(risk_model=None), frontier=False)
+    assert barra.inputs.factor_names[0] == "country"
+    assert pca.inputs.source.startswith("statistical")
+    # Same returns, different risk models: both certified, different portfolios.
+    assert barra.result.certificate.optimal and pca.result.certificate.optimal
+    assert np.abs(barra.result.weights - pca.result.weights).sum() > 1e-3

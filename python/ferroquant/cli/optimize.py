@@ -14,8 +14,9 @@ EXAMPLES = """examples:
   ferroquant optimize --objective utility --risk-aversion 4 --portfolio balanced
   ferroquant optimize --objective target_risk --target 0.12 --json
   ferroquant value --portfolio optimized             value the stored weights afterwards
-risk model: a statistical factor model of the last --lookback daily returns (--factors principal
-components); expected returns: historical means shrunk halfway to their average (annualised).
+risk model: the one `ferroquant run --factors` stored (--risk-model NAME), else a statistical factor
+model of the last --lookback daily returns (--factors principal components); expected returns:
+historical means shrunk halfway to their average (annualised).
 exit codes: 0 success, 1 no certified optimum, 2 usage error or infeasible constraints
 """
 
@@ -71,6 +72,17 @@ def add_parser(sub: Any) -> None:
         "--factors", type=int, default=10, metavar="K", help="statistical factors (default 10)"
     )
     p.add_argument(
+        "--risk-model",
+        default="default",
+        metavar="NAME",
+        help="stored risk model to use when the store has it (default: default)",
+    )
+    p.add_argument(
+        "--statistical",
+        action="store_true",
+        help="use the statistical model even when a risk model is stored",
+    )
+    p.add_argument(
         "--portfolio",
         default="optimized",
         metavar="NAME",
@@ -103,6 +115,7 @@ def main(args: argparse.Namespace) -> int:
         notional=args.notional,
         lookback=args.lookback,
         n_factors=args.factors,
+        risk_model=None if args.statistical else args.risk_model,
     )
     with Store.open(existing_db(args.db)) as store:
         out = optimize_store(store, settings, frontier=False)
@@ -121,6 +134,7 @@ def main(args: argparse.Namespace) -> int:
                 "certificate": dict(cert.__dict__, kkt_residual=cert.kkt_residual),
                 "weights": dict(weights),
                 "window": [out.inputs.start, out.inputs.end],
+                "risk_model": out.inputs.source,
             }
         )
         return EXIT_OK
@@ -130,7 +144,7 @@ def main(args: argparse.Namespace) -> int:
     con.print(
         f"{args.objective} over {len(out.inputs.symbols)} symbols ({out.inputs.start} → "
         f"{out.inputs.end}): expected return {res.expected_return:.2%}, volatility "
-        f"{res.volatility:.2%} a year, {len(weights)} holdings"
+        f"{res.volatility:.2%} a year, {len(weights)} holdings; risk: {out.inputs.source}"
     )
     con.print(
         f"certificate: {cert.status}, KKT residual {cert.kkt_residual:.1e} (stationarity "

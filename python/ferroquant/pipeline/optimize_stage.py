@@ -33,7 +33,8 @@ __all__ = ["OptimizeOutcome", "OptimizeSettings", "OptimizeStage", "optimize_sto
 @dataclass(frozen=True)
 class OptimizeSettings:
     """What to solve: ``objective`` with ``risk_aversion`` (λ, or δ for utility) or ``target``,
-    long-only with a per-asset ``cap``, on ``lookback`` bars and ``n_factors`` factors."""
+    long-only with a per-asset ``cap``, on ``lookback`` bars; the risk model is the stored one
+    when there is one, else ``n_factors`` statistical factors."""
 
     objective: str = "mean_volatility"
     risk_aversion: float = 1.0
@@ -45,6 +46,9 @@ class OptimizeSettings:
     n_factors: int = 10
     price: str = "adj_close"
     frontier_points: int = 15
+    #: Use this stored risk model (``ferroquant run --factors``) when the store has it; ``None``:
+    #: always the statistical model.
+    risk_model: str | None = "default"
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,9 @@ def optimize_store(
     store: Any, settings: OptimizeSettings, frontier: bool = True
 ) -> OptimizeOutcome:
     """Solve for the stored universe and write the weights as portfolio ``settings.portfolio``."""
-    inputs = inputs_from_store(store, settings.lookback, settings.n_factors, settings.price)
+    inputs = inputs_from_store(
+        store, settings.lookback, settings.n_factors, settings.price, risk_model=settings.risk_model
+    )
     n = len(inputs.symbols)
     if settings.cap * n < 1:
         raise InfeasibleError(
@@ -121,6 +127,7 @@ class OptimizeStage:
             "volatility": out.result.volatility,
             "holdings": len(out.holdings),
             "portfolio": self.settings.portfolio,
+            "risk_model": out.inputs.source,
             "largest_weight": float(np.max(out.result.weights)),
         }
         return StageResult(

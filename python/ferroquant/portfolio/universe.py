@@ -103,6 +103,48 @@ class Inputs:
     start: str
     end: str
     sectors: list[str]
+    source: str = "statistical"
+    factor_names: tuple[str, ...] = ()
+
+
+def stored_factor_model(
+    store: Any, symbols: list[str], model: str = "default"
+) -> tuple[FactorModel, NDArray[np.bool_], str, tuple[str, ...]] | None:
+    """The latest risk model stored under ``model`` (``ferroquant run --factors``) for
+    ``symbols``, annualised (the model is fitted on daily returns): loadings country + the
+    symbol's industry + its style exposures, the factor covariance and specific variances of
+    the latest date. Returns ``(model, which symbols it covers, description)`` or ``None`` when
+    the store holds no such model (or it covers fewer than three of the symbols); the last item
+    names the factors."""
+    if not hasattr(store, "risk_covariance"):
+        return None
+    cov, exp = store.risk_covariance(model), store.risk_exposures(model)
+    if cov is None or exp is None:
+        return None
+    day, names, f = cov
+    _, styles, syms, values, spec = exp
+    if not np.all(np.isfinite(f)):
+        return None
+    industries = list(names[1 : len(names) - len(styles)])
+    column = {s: j for j, s in enumerate(syms)}
+    sectors = store.sectors()
+    b = np.full((len(symbols), len(names)), np.nan)
+    d = np.full(len(symbols), np.nan)
+    for row, sym in enumerate(symbols):
+        j, sector = column.get(sym), sectors.get(sym)
+        if j is None or sector not in industries:
+            continue
+        b[row] = 0.0
+        b[row, 0] = 1.0
+        b[row, 1 + industries.index(sector)] = 1.0
+        b[row, 1 + len(industries) :] = values[:, j]
+        d[row] = spec[j]
+    ok = np.isfinite(b).all(axis=1) & np.isfinite(d) & (d >= 0)
+    if ok.sum() < 3:
+        return None
+    described = f"risk model '{model}' of {day} ({len(names)} factors)"
+    fm = FactorModel(b[ok], f * PERIODS_PER_YEAR, d[ok] * PERIODS_PER_YEAR)
+    return fm, ok, described, tuple(names)
 
 
 def inputs_from_store(
@@ -111,9 +153,12 @@ def inputs_from_store(
     n_factors: int = 10,
     price: str = "adj_close",
     min_coverage: float = 0.8,
+    risk_model: str | None = "default",
 ) -> Inputs:
     """Returns over the last ``lookback`` bars of every stored symbol with at least
-    ``min_coverage`` of them, turned into a statistical model and shrunk means."""
+    ``min_coverage`` of them, turned into shrunk means and a risk model: the stored
+    ``risk_model`` when the store has one (symbols it does not cover are left out), else a
+    statistical model of the same returns."""
     last = store.last_bar_dates()
     if not last:
         raise EmptyInputError("the store has no bars; run `ferroquant ingest` or `ferroquant run`")
@@ -134,14 +179,27 @@ def inputs_from_store(
         raise EmptyInputError(
             f"only {int(keep.sum())} symbols have {min_coverage:.0%} of the last {lookback} bars"
         )
-    r = rets[keep]
-    k = min(n_factors, int(keep.sum()) - 1, r.shape[1] - 1)
+    symbols = [s for s, ok in zip(panel.symbols, keep, strict=True) if ok]
+    sectors = [s for s, ok in zip(panel.sectors, keep, strict=True) if ok]
+    r, last = rets[keep], px[keep, -1]
+    stored = None if risk_model is None else stored_factor_model(store, symbols, risk_model)
+    if stored is not None:
+        model, covered, source, names = stored
+        symbols = [s for s, ok in zip(symbols, covered, strict=True) if ok]
+        sectors = [s for s, ok in zip(sectors, covered, strict=True) if ok]
+        r, last = r[covered], last[covered]
+    else:
+        k = min(n_factors, len(symbols) - 1, r.shape[1] - 1)
+        model, source = statistical_factor_model(r, k), f"statistical ({k} principal components)"
+        names = tuple(f"PC{i + 1}" for i in range(k))
     return Inputs(
-        symbols=[s for s, ok in zip(panel.symbols, keep, strict=True) if ok],
+        symbols=symbols,
         mu=shrunk_mean_returns(r),
-        model=statistical_factor_model(r, k),
-        last_price=px[keep, -1],
+        model=model,
+        last_price=last,
         start=str(panel.dates[-(lookback + 1) :][0]),
         end=str(panel.dates[-1]),
-        sectors=[s for s, ok in zip(panel.sectors, keep, strict=True) if ok],
+        sectors=sectors,
+        source=source,
+        factor_names=names,
     )

@@ -43,7 +43,14 @@ def portfolio_section(out: Any, plots: bool) -> tuple[str, str]:
     )
     risk = _html.table(
         ["source", "variance share"],
-        [(f"factor {k + 1}", _pct(float(v / att.total), 1)) for k, v in enumerate(att.factor)]
+        [
+            (
+                inp.factor_names[k] if k < len(inp.factor_names) else f"factor {k + 1}",
+                _pct(float(v / att.total), 1),
+            )
+            for k, v in enumerate(att.factor)
+            if abs(v) >= 5e-4 * att.total  # leave out factors with no visible share
+        ]
         + [("specific", _pct(att.specific / att.total, 1))],
     )
     body = cards + "<p></p>" + _html.grid(weights, risk)
@@ -59,7 +66,7 @@ def portfolio_section(out: Any, plots: bool) -> tuple[str, str]:
     s = out.settings
     title = (
         f"Optimised portfolio '{s.portfolio}' ({s.objective}, λ = {s.risk_aversion:g}, "
-        f"cap {_pct(s.cap, 0)}, {inp.start} → {inp.end})"
+        f"cap {_pct(s.cap, 0)}, {inp.start} → {inp.end}; risk: {inp.source})"
     )
     return title, body
 
