@@ -71,8 +71,9 @@ pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t:
 pub(crate) trait Closes<L: Lane> {
     /// The close at position `i` of the window (`LONG` is bar `t`).
     fn at(&self, i: usize) -> L;
-    /// Runs `f` on the whole window.
-    fn with_all<R>(&self, f: impl FnOnce(&[L; LONG + 1]) -> R) -> R;
+    /// Runs `f` on the whole window and the rows of the exact fallback: `rows` as given, unless
+    /// the source holds its closes elsewhere (a stream's ring), where it makes them.
+    fn with_all<R>(&self, rows: &[&[f64]], f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R) -> R;
 }
 
 impl<L: Lane> Closes<L> for [L; LONG + 1] {
@@ -81,8 +82,8 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         self[i]
     }
     #[inline(always)]
-    fn with_all<R>(&self, f: impl FnOnce(&[L; LONG + 1]) -> R) -> R {
-        f(self)
+    fn with_all<R>(&self, rows: &[&[f64]], f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R) -> R {
+        f(self, rows)
     }
 }
 
@@ -129,7 +130,7 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
     ];
     if !L::all(ok[0] & ok[1] & ok[2] & ok[3] & ok[4]) {
         let inv = (inv20, inv50, L::splat(1.0 / RSI as f64));
-        win.with_all(|win| {
+        win.with_all(rows, |win, rows| {
             recompute(
                 f,
                 &ok,

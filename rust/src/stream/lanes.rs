@@ -47,6 +47,19 @@ pub(crate) fn empty() -> Slot {
     }
 }
 
+/// Whether a group runs in lanes.
+pub(crate) fn occupied(slot: &Slot) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        slot.is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let () = slot;
+        false
+    }
+}
+
 /// The standard set's state of symbol `i` of a group (`nodes`: the group's nodes, `ns` per symbol).
 #[cfg(target_arch = "x86_64")]
 fn series(nodes: &mut [Node], ns: usize, at: usize, i: usize) -> &mut Series {
@@ -123,7 +136,7 @@ fn split(f: &Fast<F4>) -> [Fast<f64>; GROUP] {
 /// The windows of four symbols, gathered lane by lane from their buffers (each `LONG + 1` closes
 /// ending at the current bar).
 #[cfg(target_arch = "x86_64")]
-struct Gather<'a>([&'a [f64]; GROUP]);
+pub(crate) struct Gather<'a>(pub(crate) [&'a [f64]; GROUP]);
 
 #[cfg(target_arch = "x86_64")]
 impl Closes<F4> for Gather<'_> {
@@ -134,29 +147,75 @@ impl Closes<F4> for Gather<'_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(&self, f: impl FnOnce(&[F4; LONG + 1]) -> R) -> R {
+    fn with_all<R>(&self, rows: &[&[f64]], f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R) -> R {
         let mut all = [F4::splat(0.0); LONG + 1];
         for (i, v) in all.iter_mut().enumerate() {
             *v = self.at(i);
         }
-        f(&all)
+        f(&all, rows)
     }
 }
 
-/// Advances the standard set of a group by one bar, side by side: `closes[i]` is symbol `i`'s
-/// buffer up to the new bar (its last `LONG + 1` closes valid); writes the six outputs of symbol
-/// `i` into `out[i]`.
+/// The windows of a group read from a chunk's ring of closes ([`super::Stream`]'s lane layout):
+/// row `r` holds every symbol's close of one bar, so the four closes of a group at a lag are one
+/// contiguous load and no gathers are needed.
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Ring<'a> {
+    /// The chunk's ring: `RING` rows of `width` closes.
+    pub(crate) block: &'a [f64],
+    pub(crate) width: usize,
+    /// Row of the bar being added.
+    pub(crate) row: usize,
+    /// Column of the group's first symbol.
+    pub(crate) col: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Closes<F4> for Ring<'_> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> F4 {
+        let row = (self.row + RING - (LONG - i)) % RING;
+        let four = &self.block[row * self.width + self.col..][..GROUP];
+        // SAFETY: `four` holds four values; AVX is available (the `F4` invariant, upheld by the
+        // callers, which run behind `available()`).
+        unsafe { F4::load(four.as_ptr()) }
+    }
+
+    #[inline(always)]
+    fn with_all<R>(&self, _rows: &[&[f64]], f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R) -> R {
+        let mut all = [F4::splat(0.0); LONG + 1];
+        let mut cols = [[0.0; LONG + 1]; GROUP];
+        for (i, v) in all.iter_mut().enumerate() {
+            *v = self.at(i);
+            for (c, x) in cols.iter_mut().zip(v.to_array()) {
+                c[i] = x;
+            }
+        }
+        let rows: [&[f64]; GROUP] = std::array::from_fn(|k| &cols[k][..]);
+        f(&all, &rows)
+    }
+}
+
+/// Rows of a ring: a power of two above `LONG + 1`, so that the bar a peek writes (over the
+/// oldest row) never hides one of the `keep` bars a group needs when it leaves the lanes.
+pub(crate) const RING: usize = 64;
+
+/// Advances the standard set of a group by one bar, side by side: `closes` gives the group's
+/// window ending at the new bar (`rows`: the same closes per symbol, each ending at position
+/// `LONG`, for the exact fallback, or empty where `closes` makes them); writes the six outputs
+/// of symbol `i` into `out[i]`.
 ///
 /// # Safety
 /// AVX2 must be available ([`available`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn step(
+pub(crate) unsafe fn step<C: Closes<F4>>(
     slot: &mut Slot,
     nodes: &mut [Node],
     ns: usize,
     at: usize,
-    closes: [&[f64]; GROUP],
+    closes: &C,
+    rows: &[&[f64]],
     out: &mut [[f64; OUTPUTS]; GROUP],
 ) {
     let fast = slot.get_or_insert_with(|| {
@@ -166,9 +225,8 @@ pub(crate) unsafe fn step(
         }
         Fast::load(&four)
     });
-    let rows = closes.map(|c| &c[c.len() - (LONG + 1)..]);
     // The recompute fallback reads `rows[i]` around bar `t`: the windows end at position LONG.
-    let raw = fast_step_by(fast, &Gather(rows), &rows, LONG);
+    let raw = fast_step_by(fast, closes, rows, LONG);
     let v = finish(raw);
     for (k, lane) in v.iter().enumerate() {
         let a = lane.to_array();
@@ -176,4 +234,11 @@ pub(crate) unsafe fn step(
             o[k] = x;
         }
     }
+}
+
+/// The windows of four symbols' buffers (`closes[i]`: symbol `i`'s buffer up to the new bar,
+/// its last `LONG + 1` closes valid) and their rows for [`step`].
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn gather(closes: [&[f64]; GROUP]) -> [&[f64]; GROUP] {
+    closes.map(|c| &c[c.len() - (LONG + 1)..])
 }
