@@ -527,14 +527,11 @@ impl Stream {
                 if ring && lanes::occupied(slot) {
                     let (chunk, c0) = (s0 / CHUNK, s0 % CHUNK);
                     let block = layout.inputs * layout.cap;
+                    let ring = &self.ring[chunk * RING * CHUNK..][..RING * CHUNK];
+                    let row_of = |k: usize| &ring[(last + RING - k) % RING * CHUNK..][..CHUNK];
                     tick::materialize(
                         layout,
-                        &self.ring[chunk * RING * CHUNK..][..RING * CHUNK],
-                        RingAt {
-                            width: CHUNK,
-                            row: self.ring_at,
-                        },
-                        last,
+                        row_of,
                         &mut self.hist[chunk * CHUNK * block..],
                         &mut self.len[chunk * CHUNK..],
                         c0..c0 + (s1 - s0),

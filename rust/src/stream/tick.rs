@@ -215,27 +215,27 @@ pub(super) struct RingAt {
     pub(super) row: usize,
 }
 
-/// Writes the last `keep` closes of the symbols `cols` (ending at ring row `last`) into their
-/// buffers, which a group running in lanes leaves behind; the buffers then hold `keep` bars, as
-/// after a compaction. Every one of those bars is valid (the group's windows were NaN-free).
+/// Writes the last `keep` closes of the symbols `cols` into their buffers, which a group
+/// running in lanes leaves behind (`row_of(k)`: the ring row `k` bars before the latest); the
+/// buffers then hold `keep` bars, as after a compaction. Every one of those bars is valid (the
+/// group's windows were NaN-free).
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // groups run in lanes on x86_64 only
-pub(super) fn materialize(
+pub(super) fn materialize<'a>(
     layout: Layout,
-    ring: &[f64],
-    at: RingAt,
-    last: usize,
+    row_of: impl Fn(usize) -> &'a [f64],
     hist: &mut [f64],
     fill: &mut [Fill],
     cols: std::ops::Range<usize>,
 ) {
     let (keep, block) = (layout.keep, layout.inputs * layout.cap);
-    for s in cols {
-        let buf = &mut hist[s * block..][..keep];
-        for (k, v) in buf.iter_mut().enumerate() {
-            let row = (last + lanes::RING - (keep - 1 - k)) % lanes::RING;
-            *v = ring[row * at.width + s];
+    for k in 0..keep {
+        let row = row_of(keep - 1 - k);
+        for s in cols.clone() {
+            hist[s * block + k] = row[s];
         }
-        fill[s] = Fill {
+    }
+    for f in &mut fill[cols] {
+        *f = Fill {
             len: keep as u32,
             streak: keep as u32,
         };
@@ -263,44 +263,29 @@ pub(super) fn advance_chunk_ring(
     let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
     let n = fill.len();
     let closes = &tick.close[base..base + n];
-    ring[at.row * at.width..][..n].copy_from_slice(closes);
-    let ring = &*ring;
-    let Some((at_spec, _)) = ctx.lanes else {
+    #[cfg(target_arch = "x86_64")]
+    let (lagged, new_row) = lanes::Lagged::split(ring, at.width, at.row);
+    #[cfg(not(target_arch = "x86_64"))]
+    let new_row = &mut ring[at.row * at.width..][..at.width];
+    let Some((at_spec, _)) = ctx.lanes.filter(|_| n_out == OUTPUTS && ns == 1) else {
+        new_row[..n].copy_from_slice(closes);
         return;
     };
     let mut scratch: Vec<Node> = Vec::new();
     let mut g0 = 0;
     while g0 < n {
-        let g = (n - g0).min(GROUP);
-        let slot = &mut slots[g0 / GROUP];
         #[cfg(target_arch = "x86_64")]
-        if slot.is_some() && closes[g0..g0 + g].iter().all(|c| !c.is_nan()) {
-            // The steady state: the group stays in lanes.
-            let mut copy;
-            let slot = if commit {
-                slot
-            } else {
-                copy = *slot;
-                &mut copy
-            };
-            let r = lanes::Ring {
-                block: ring,
-                width: at.width,
-                row: at.row,
-                col: g0,
-            };
-            let mut o = [[0.0; OUTPUTS]; GROUP];
-            let group = &mut nodes[g0 * ns..(g0 + g) * ns];
-            // SAFETY: `ctx.lanes` is set only where `lanes::available()` (AVX2) holds. A slot
-            // is filled only for a group of GROUP symbols, whose ring columns hold their bars.
-            unsafe { lanes::step(slot, group, ns, at_spec, &r, &[], &mut o) };
-            out[g0 * n_out..][..GROUP * n_out]
-                .chunks_exact_mut(n_out)
-                .zip(&o)
-                .for_each(|(d, v)| d.copy_from_slice(v));
-            g0 += g;
-            continue;
+        {
+            // SAFETY: `ctx.lanes` is set only where `lanes::available()` (AVX2) holds.
+            let done = unsafe { lanes::steady(slots, &lagged, new_row, closes, out, g0, commit) };
+            g0 += done;
+            if g0 >= n {
+                break;
+            }
         }
+        let g = (n - g0).min(GROUP);
+        new_row[g0..g0 + g].copy_from_slice(&closes[g0..g0 + g]);
+        let slot = &mut slots[g0 / GROUP];
         let group = &mut nodes[g0 * ns..(g0 + g) * ns];
         let mut slot_copy;
         let (group, slot) = if commit {
@@ -312,11 +297,11 @@ pub(super) fn advance_chunk_ring(
             (&mut scratch[..], &mut slot_copy)
         };
         #[cfg(target_arch = "x86_64")]
-        if slot.is_some() {
+        if lanes::occupied(slot) {
             // A NaN leaves the lanes: back to the symbols' buffers and nodes. (Rebuilding the
             // buffers also in a peek changes no state: they hold the same bars.)
-            let last = (at.row + lanes::RING - 1) % lanes::RING;
-            materialize(ctx.layout, ring, at, last, hist, fill, g0..g0 + g);
+            let row_of = |k: usize| lagged.row_of(k + 1);
+            materialize(ctx.layout, row_of, hist, fill, g0..g0 + g);
             lanes::unload(slot, group, ns, at_spec);
         }
         let mut before = [Fill::default(); GROUP];
@@ -332,15 +317,10 @@ pub(super) fn advance_chunk_ring(
                 .all(|f| f.streak as usize > crate::standard::LONG);
         #[cfg(target_arch = "x86_64")]
         if full {
-            let r = lanes::Ring {
-                block: ring,
-                width: at.width,
-                row: at.row,
-                col: g0,
-            };
             let mut o = [[0.0; OUTPUTS]; GROUP];
-            // SAFETY: as above; the group's ring columns hold its last `keep` bars.
-            unsafe { lanes::step(slot, group, ns, at_spec, &r, &[], &mut o) };
+            // SAFETY: as above; the group's ring columns hold its last `keep` bars (the new
+            // one in `new_row`).
+            unsafe { lanes::enter(slot, group, ns, at_spec, &lagged, new_row, g0, &mut o) };
             out[g0 * n_out..][..GROUP * n_out]
                 .chunks_exact_mut(n_out)
                 .zip(&o)
