@@ -72,8 +72,14 @@ pub(crate) trait Closes<L: Lane> {
     /// The close at position `i` of the window (`LONG` is bar `t`).
     fn at(&self, i: usize) -> L;
     /// Runs `f` on the whole window and the rows of the exact fallback: `rows` as given, unless
-    /// the source holds its closes elsewhere (a stream's ring), where it makes them.
-    fn with_all<R>(&self, rows: &[&[f64]], f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R) -> R;
+    /// the source holds its closes elsewhere (a stream's ring), where it makes them. Only
+    /// positions `from..` are read (a source may leave the others unset).
+    fn with_all<R>(
+        &self,
+        from: usize,
+        rows: &[&[f64]],
+        f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R,
+    ) -> R;
 }
 
 impl<L: Lane> Closes<L> for [L; LONG + 1] {
@@ -82,7 +88,12 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         self[i]
     }
     #[inline(always)]
-    fn with_all<R>(&self, rows: &[&[f64]], f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R) -> R {
+    fn with_all<R>(
+        &self,
+        _from: usize,
+        rows: &[&[f64]],
+        f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R,
+    ) -> R {
         f(self, rows)
     }
 }
@@ -130,7 +141,16 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
     ];
     if !L::all(ok[0] & ok[1] & ok[2] & ok[3] & ok[4]) {
         let inv = (inv20, inv50, L::splat(1.0 / RSI as f64));
-        win.with_all(rows, |win, rows| {
+        // The first position a failed window reads (its closes, or for the RSI the close before
+        // its first change), in the window and in `rows` alike.
+        let from = if !L::all(ok[2]) {
+            1
+        } else if !L::all(ok[0] & ok[1]) {
+            LONG + 1 - SHORT
+        } else {
+            LONG - RSI
+        };
+        win.with_all(from, rows, |win, rows| {
             recompute(
                 f,
                 &ok,

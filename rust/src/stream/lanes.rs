@@ -147,9 +147,14 @@ impl Closes<F4> for Gather<'_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(&self, rows: &[&[f64]], f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R) -> R {
+    fn with_all<R>(
+        &self,
+        from: usize,
+        rows: &[&[f64]],
+        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R,
+    ) -> R {
         let mut all = [F4::splat(0.0); LONG + 1];
-        for (i, v) in all.iter_mut().enumerate() {
+        for (i, v) in all.iter_mut().enumerate().skip(from) {
             *v = self.at(i);
         }
         f(&all, rows)
@@ -298,9 +303,15 @@ impl Closes<F4> for Held<'_, '_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(&self, _rows: &[&[f64]], f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R) -> R {
-        // SAFETY: a `Held` exists only inside `steady`, which runs where AVX2 is available.
-        unsafe { held_window(self, f) }
+    fn with_all<R>(
+        &self,
+        from: usize,
+        _rows: &[&[f64]],
+        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R,
+    ) -> R {
+        // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
+        // available.
+        unsafe { held_window(self, from, f) }
     }
 }
 
@@ -315,11 +326,12 @@ impl Closes<F4> for Held<'_, '_> {
 #[target_feature(enable = "avx2")]
 unsafe fn held_window<R>(
     held: &Held<'_, '_>,
+    from: usize,
     f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R,
 ) -> R {
     let mut all = [F4::splat(0.0); LONG + 1];
     let mut cols = [[0.0; LONG + 1]; GROUP];
-    for (i, v) in all.iter_mut().enumerate() {
+    for (i, v) in all.iter_mut().enumerate().skip(from) {
         *v = held.at(i);
         for (c, x) in cols.iter_mut().zip(v.to_array()) {
             c[i] = x;
