@@ -71,14 +71,16 @@ pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t:
 pub(crate) trait Closes<L: Lane> {
     /// The close at position `i` of the window (`LONG` is bar `t`).
     fn at(&self, i: usize) -> L;
-    /// Runs `f` on the whole window and the rows of the exact fallback: `rows` as given, unless
-    /// the source holds its closes elsewhere (a stream's ring), where it makes them. Only
-    /// positions `from..` are read (a source may leave the others unset).
+    /// Runs `f` on the whole window, the rows of the exact fallback and the bar `t` of the
+    /// window's last position in those rows: `rows` and `t` as given, unless the source holds its
+    /// closes elsewhere (a stream's ring), where it makes rows of the positions `from..` only.
+    /// Only positions `from..` of the window are read (a source may leave the others unset).
     fn with_all<R>(
         &self,
         from: usize,
         rows: &[&[f64]],
-        f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R,
+        t: usize,
+        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
     ) -> R;
 }
 
@@ -92,9 +94,10 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         &self,
         _from: usize,
         rows: &[&[f64]],
-        f: impl FnOnce(&[L; LONG + 1], &[&[f64]]) -> R,
+        t: usize,
+        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
     ) -> R {
-        f(self, rows)
+        f(self, rows, t)
     }
 }
 
@@ -150,7 +153,7 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
         } else {
             LONG - RSI
         };
-        win.with_all(from, rows, |win, rows| {
+        win.with_all(from, rows, t, |win, rows, t| {
             recompute(
                 f,
                 &ok,

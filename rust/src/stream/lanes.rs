@@ -151,13 +151,14 @@ impl Closes<F4> for Gather<'_> {
         &self,
         from: usize,
         rows: &[&[f64]],
-        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R,
+        t: usize,
+        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
     ) -> R {
         let mut all = [F4::splat(0.0); LONG + 1];
         for (i, v) in all.iter_mut().enumerate().skip(from) {
             *v = self.at(i);
         }
-        f(&all, rows)
+        f(&all, rows, t)
     }
 }
 
@@ -307,7 +308,8 @@ impl Closes<F4> for Held<'_, '_> {
         &self,
         from: usize,
         _rows: &[&[f64]],
-        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R,
+        _t: usize,
+        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
     ) -> R {
         // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
         // available.
@@ -315,8 +317,10 @@ impl Closes<F4> for Held<'_, '_> {
     }
 }
 
-/// The whole window of a group and its rows per symbol, for the recompute fallback: out of line,
-/// so that its arrays do not weigh on the frame of the steady loop.
+/// The window of a group from position `from` on and its rows per symbol, for the recompute
+/// fallback: out of line, so that its arrays do not weigh on the frame of the steady loop. The
+/// rows hold the positions `from..=LONG` only (the last at bar `LONG - from`): they need no
+/// clearing.
 ///
 /// # Safety
 /// AVX2 must be available.
@@ -327,18 +331,24 @@ impl Closes<F4> for Held<'_, '_> {
 unsafe fn held_window<R>(
     held: &Held<'_, '_>,
     from: usize,
-    f: impl FnOnce(&[F4; LONG + 1], &[&[f64]]) -> R,
+    f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
 ) -> R {
+    use std::mem::MaybeUninit;
     let mut all = [F4::splat(0.0); LONG + 1];
-    let mut cols = [[0.0; LONG + 1]; GROUP];
+    let mut cols = [[MaybeUninit::<f64>::uninit(); LONG + 1]; GROUP];
     for (i, v) in all.iter_mut().enumerate().skip(from) {
         *v = held.at(i);
         for (c, x) in cols.iter_mut().zip(v.to_array()) {
-            c[i] = x;
+            c[i].write(x);
         }
     }
-    let rows: [&[f64]; GROUP] = std::array::from_fn(|k| &cols[k][..]);
-    f(&all, &rows)
+    let rows: [&[f64]; GROUP] = std::array::from_fn(|k| {
+        let part = &cols[k][from.min(LONG)..];
+        // SAFETY: positions `from..=LONG` of every column were written just above, and
+        // `MaybeUninit<f64>` has the layout of `f64`.
+        unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
+    });
+    f(&all, &rows, LONG - from.min(LONG))
 }
 
 /// Writes the six outputs of four symbols (`v[k]`: output `k` of the four) as the four symbols'
