@@ -202,11 +202,11 @@ class Stream:
             except (TypeError, ValueError):
                 pass
             else:
-                if values is out:
+                if values is not None and values is out:
                     # A reused block: the tick of the last update into it is this tick too.
                     tick = self._tick
-                    if tick is None or tick.values is not out:
-                        tick = self._tick = Tick(out, self._names, self._symbols)
+                    if tick is None or tick.values is not values:
+                        tick = self._tick = Tick(values, self._names, self._symbols)
                     return tick
                 if values is not None:
                     return Tick(values, self._names, self._symbols)
