@@ -270,6 +270,7 @@ impl<'a> Lagged<'a> {
 /// The window of one group in [`steady`]: the new closes and the five lagged ones in registers,
 /// any other position read from the ring (the rare recompute).
 #[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
 struct Held<'a, 'b> {
     ring: &'b Lagged<'a>,
     col: usize,
@@ -312,8 +313,8 @@ impl Closes<F4> for Held<'_, '_> {
         f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
     ) -> R {
         // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
-        // available.
-        unsafe { held_window(self, from, f) }
+        // available. (By value: a reference would pin the loop's registers to memory.)
+        unsafe { held_window(*self, from, f) }
     }
 }
 
@@ -329,7 +330,7 @@ impl Closes<F4> for Held<'_, '_> {
 #[inline(never)]
 #[target_feature(enable = "avx2")]
 unsafe fn held_window<R>(
-    held: &Held<'_, '_>,
+    held: Held<'_, '_>,
     from: usize,
     f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
 ) -> R {
