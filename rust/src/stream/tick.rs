@@ -4,7 +4,6 @@
 use super::lanes::{self, Slot, GROUP};
 use super::spec::{Bars, Node, Spec};
 use super::{Fill, Tick};
-#[cfg(target_arch = "x86_64")]
 use crate::standard::OUTPUTS;
 
 /// The shape of a symbol's history block.
@@ -247,6 +246,8 @@ pub(super) fn materialize<'a>(
 /// going into row `at.row`). The buffers and fills of a group in lanes are not kept up to date
 /// (the ring holds its bars): they are rebuilt ([`materialize`]) when it leaves the lanes.
 #[allow(clippy::too_many_arguments)]
+// Elsewhere than x86_64 no group runs in lanes, so no stream takes the ring layout.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub(super) fn advance_chunk_ring(
     ctx: &Ctx<'_>,
     base: usize,
