@@ -343,12 +343,13 @@ unsafe fn held_window<R>(
             c[i].write(x);
         }
     }
-    let rows: [&[f64]; GROUP] = std::array::from_fn(|k| {
+    let row = |k: usize| -> &[f64] {
         let part = &cols[k][from.min(LONG)..];
         // SAFETY: positions `from..=LONG` of every column were written just above, and
         // `MaybeUninit<f64>` has the layout of `f64`.
         unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
-    });
+    };
+    let rows: [&[f64]; GROUP] = [row(0), row(1), row(2), row(3)];
     f(&all, &rows, LONG - from.min(LONG))
 }
 
