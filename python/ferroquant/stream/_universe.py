@@ -127,6 +127,8 @@ class Stream:
         self._shape = (len(symbols), len(self._names))
         # Only streams without high/low inputs take update()'s single-vector fast path.
         self._vshape = None if self._hl else (len(symbols),)
+        # The tick returned by the last update into a caller's `out` block (see `update`).
+        self._tick: Tick | None = None
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -183,26 +185,31 @@ class Stream:
         mapping ``symbol -> value`` (symbols left out have no bar: NaN). ``out`` may be a
         C-contiguous float64 array of shape ``(n_symbols, n_outputs)`` to reuse.
         """
-        if (
-            type(close) is np.ndarray
-            and close.shape == self._vshape
-            and (out is None or (type(out) is np.ndarray and out.shape == self._shape))
-        ):
-            # The common live call (one float64 vector): the core checks and, without `out`,
-            # allocates; anything it cannot take as is (dtype, strides) goes the general way,
-            # which converts or names the problem.
+        if type(close) is np.ndarray and self._vshape is not None:
+            # The common live call (one float64 vector): the core checks the shapes and values
+            # and, without `out`, allocates; anything it cannot take as is (dtype, strides,
+            # shape) goes the general way, which converts or names the problem.
             try:
                 if out is None:
                     values = self._core.update_new(close, True, _requested.get())
-                else:
+                elif type(out) is np.ndarray:
                     self._core.update(close, None, None, out, True, _requested.get())
                     values = out
+                else:
+                    values = None
             except NonFiniteError:
                 raise self._name_infinite(close, None, None) from None
             except (TypeError, ValueError):
                 pass
             else:
-                return Tick(values, self._names, self._symbols)
+                if values is not None and values is out:
+                    # A reused block: the tick of the last update into it is this tick too.
+                    tick = self._tick
+                    if tick is None or tick.values is not values:
+                        tick = self._tick = Tick(values, self._names, self._symbols)
+                    return tick
+                if values is not None:
+                    return Tick(values, self._names, self._symbols)
         return self._advance(close, high, low, out, commit=True)
 
     def peek(self, close: Any, *, high: Any = None, low: Any = None) -> Tick:

@@ -130,6 +130,13 @@ impl StreamCore {
             slice(&high, "high")?,
             slice(&low, "low")?,
         );
+        let shape = [self.inner.len(), self.inner.outputs()];
+        if out.shape() != shape {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "out must have shape ({}, {})",
+                shape[0], shape[1]
+            )));
+        }
         let out = out
             .as_slice_mut()
             .map_err(|_| pyo3::exceptions::PyValueError::new_err("out must be C-contiguous"))?;

@@ -56,9 +56,9 @@ pub(crate) use state::Series;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use step::{fast_step_by, finish, Closes};
 
-const SHORT: usize = 20;
+pub(crate) const SHORT: usize = 20;
 pub(crate) const LONG: usize = 50;
-const RSI: usize = 14;
+pub(crate) const RSI: usize = 14;
 const K: f64 = 2.0;
 
 /// Number of output series of the standard set.

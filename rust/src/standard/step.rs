@@ -71,8 +71,17 @@ pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t:
 pub(crate) trait Closes<L: Lane> {
     /// The close at position `i` of the window (`LONG` is bar `t`).
     fn at(&self, i: usize) -> L;
-    /// Runs `f` on the whole window.
-    fn with_all<R>(&self, f: impl FnOnce(&[L; LONG + 1]) -> R) -> R;
+    /// Runs `f` on the whole window, the rows of the exact fallback and the bar `t` of the
+    /// window's last position in those rows: `rows` and `t` as given, unless the source holds its
+    /// closes elsewhere (a stream's ring), where it makes rows of the positions `from..` only.
+    /// Only positions `from..` of the window are read (a source may leave the others unset).
+    fn with_all<R>(
+        &self,
+        from: usize,
+        rows: &[&[f64]],
+        t: usize,
+        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
+    ) -> R;
 }
 
 impl<L: Lane> Closes<L> for [L; LONG + 1] {
@@ -81,8 +90,14 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         self[i]
     }
     #[inline(always)]
-    fn with_all<R>(&self, f: impl FnOnce(&[L; LONG + 1]) -> R) -> R {
-        f(self)
+    fn with_all<R>(
+        &self,
+        _from: usize,
+        rows: &[&[f64]],
+        t: usize,
+        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
+    ) -> R {
+        f(self, rows, t)
     }
 }
 
@@ -129,7 +144,16 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
     ];
     if !L::all(ok[0] & ok[1] & ok[2] & ok[3] & ok[4]) {
         let inv = (inv20, inv50, L::splat(1.0 / RSI as f64));
-        win.with_all(|win| {
+        // The first position a failed window reads (its closes, or for the RSI the close before
+        // its first change), in the window and in `rows` alike.
+        let from = if !L::all(ok[2]) {
+            1
+        } else if !L::all(ok[0] & ok[1]) {
+            LONG + 1 - SHORT
+        } else {
+            LONG - RSI
+        };
+        win.with_all(from, rows, t, |win, rows, t| {
             recompute(
                 f,
                 &ok,
@@ -149,18 +173,17 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
     [sma20, sma50, m2, g, l]
 }
 
-/// `gain(d)` of a valid change.
+/// `gain(d)` of a valid change: `if 0 < d { d } else { +0 }`, which is `max(d, +0)` by the x86
+/// max rule ([`Lane::max_`]), one instruction instead of a compare and a blend.
 #[inline(always)]
 pub(super) fn gain_of<L: Lane>(d: L) -> L {
-    let zero = L::splat(0.0);
-    L::select(zero.lt(d), d, zero)
+    d.max_(L::splat(0.0))
 }
 
-/// `loss(d)` of a valid change.
+/// `loss(d)` of a valid change: `if d < 0 { -d } else { +0 }`, which is `max(-d, +0)`.
 #[inline(always)]
 pub(super) fn loss_of<L: Lane>(d: L) -> L {
-    let zero = L::splat(0.0);
-    L::select(d.lt(zero), -d, zero)
+    (-d).max_(L::splat(0.0))
 }
 
 /// General path for bar `t < LONG` of series without NaN in `xs = x[..=t]`: the windows are still

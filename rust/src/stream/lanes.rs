@@ -13,7 +13,7 @@ use super::Node;
 use crate::standard::Series;
 
 #[cfg(target_arch = "x86_64")]
-use crate::standard::{fast_step_by, finish, Closes, Fast, LONG, OUTPUTS};
+use crate::standard::{fast_step_by, finish, Closes, Fast, LONG, OUTPUTS, RSI, SHORT};
 #[cfg(target_arch = "x86_64")]
 use crate::window::{Lane, Sum1, Sum2, F4};
 
@@ -44,6 +44,19 @@ pub(crate) fn empty() -> Slot {
     #[cfg(target_arch = "x86_64")]
     {
         None
+    }
+}
+
+/// Whether a group runs in lanes.
+pub(crate) fn occupied(slot: &Slot) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        slot.is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let () = slot;
+        false
     }
 }
 
@@ -123,7 +136,7 @@ fn split(f: &Fast<F4>) -> [Fast<f64>; GROUP] {
 /// The windows of four symbols, gathered lane by lane from their buffers (each `LONG + 1` closes
 /// ending at the current bar).
 #[cfg(target_arch = "x86_64")]
-struct Gather<'a>([&'a [f64]; GROUP]);
+pub(crate) struct Gather<'a>(pub(crate) [&'a [f64]; GROUP]);
 
 #[cfg(target_arch = "x86_64")]
 impl Closes<F4> for Gather<'_> {
@@ -134,29 +147,41 @@ impl Closes<F4> for Gather<'_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(&self, f: impl FnOnce(&[F4; LONG + 1]) -> R) -> R {
+    fn with_all<R>(
+        &self,
+        from: usize,
+        rows: &[&[f64]],
+        t: usize,
+        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
+    ) -> R {
         let mut all = [F4::splat(0.0); LONG + 1];
-        for (i, v) in all.iter_mut().enumerate() {
+        for (i, v) in all.iter_mut().enumerate().skip(from) {
             *v = self.at(i);
         }
-        f(&all)
+        f(&all, rows, t)
     }
 }
 
-/// Advances the standard set of a group by one bar, side by side: `closes[i]` is symbol `i`'s
-/// buffer up to the new bar (its last `LONG + 1` closes valid); writes the six outputs of symbol
-/// `i` into `out[i]`.
+/// Rows of a ring: a power of two above `LONG + 1`, so that the bar a peek writes (over the
+/// oldest row) never hides one of the `keep` bars a group needs when it leaves the lanes.
+pub(crate) const RING: usize = 64;
+
+/// Advances the standard set of a group by one bar, side by side: `closes` gives the group's
+/// window ending at the new bar (`rows`: the same closes per symbol, each ending at position
+/// `LONG`, for the exact fallback, or empty where `closes` makes them); writes the six outputs
+/// of symbol `i` into `out[i]`.
 ///
 /// # Safety
 /// AVX2 must be available ([`available`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn step(
+pub(crate) unsafe fn step<C: Closes<F4>>(
     slot: &mut Slot,
     nodes: &mut [Node],
     ns: usize,
     at: usize,
-    closes: [&[f64]; GROUP],
+    closes: &C,
+    rows: &[&[f64]],
     out: &mut [[f64; OUTPUTS]; GROUP],
 ) {
     let fast = slot.get_or_insert_with(|| {
@@ -166,9 +191,8 @@ pub(crate) unsafe fn step(
         }
         Fast::load(&four)
     });
-    let rows = closes.map(|c| &c[c.len() - (LONG + 1)..]);
     // The recompute fallback reads `rows[i]` around bar `t`: the windows end at position LONG.
-    let raw = fast_step_by(fast, &Gather(rows), &rows, LONG);
+    let raw = fast_step_by(fast, closes, rows, LONG);
     let v = finish(raw);
     for (k, lane) in v.iter().enumerate() {
         let a = lane.to_array();
@@ -176,4 +200,260 @@ pub(crate) unsafe fn step(
             o[k] = x;
         }
     }
+}
+
+/// The windows of four symbols' buffers (`closes[i]`: symbol `i`'s buffer up to the new bar,
+/// its last `LONG + 1` closes valid) and their rows for [`step`].
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn gather(closes: [&[f64]; GROUP]) -> [&[f64]; GROUP] {
+    closes.map(|c| &c[c.len() - (LONG + 1)..])
+}
+
+/// A chunk's ring during one tick, split around the row of the new bar (which the tick writes):
+/// the rows of the bars before it, read by the groups that stay in lanes.
+#[cfg(target_arch = "x86_64")]
+pub(crate) struct Lagged<'a> {
+    /// Rows `0..row` and `row + 1..RING`.
+    before: &'a [f64],
+    after: &'a [f64],
+    row: usize,
+    width: usize,
+    /// The rows a fast step reads besides the new bar: 1, RSI, RSI + 1, SHORT and LONG back.
+    lag: [&'a [f64]; 5],
+}
+
+/// Bars back of [`Lagged::lag`].
+#[cfg(target_arch = "x86_64")]
+const LAGS: [usize; 5] = [1, RSI, RSI + 1, SHORT, LONG];
+
+#[cfg(target_arch = "x86_64")]
+impl<'a> Lagged<'a> {
+    /// The ring of a chunk (`RING` rows of `width` closes) with the new bar going into `row`:
+    /// the rows before it, and the new bar's row to write.
+    pub(crate) fn split(ring: &'a mut [f64], width: usize, row: usize) -> (Self, &'a mut [f64]) {
+        let (before, rest) = ring.split_at_mut(row * width);
+        let (new, after) = rest.split_at_mut(width);
+        let (before, after) = (&*before, &*after);
+        let row_of = |back: usize| -> &'a [f64] {
+            let r = (row + RING - back) % RING;
+            if r < row {
+                &before[r * width..][..width]
+            } else {
+                &after[(r - row - 1) * width..][..width]
+            }
+        };
+        let lag = LAGS.map(row_of);
+        (
+            Lagged {
+                before,
+                after,
+                row,
+                width,
+                lag,
+            },
+            new,
+        )
+    }
+
+    /// The row `back` bars before the new one (`1 <= back < RING`).
+    #[inline(always)]
+    pub(crate) fn row_of(&self, back: usize) -> &'a [f64] {
+        let r = (self.row + RING - back) % RING;
+        if r < self.row {
+            &self.before[r * self.width..][..self.width]
+        } else {
+            &self.after[(r - self.row - 1) * self.width..][..self.width]
+        }
+    }
+}
+
+/// The window of one group in [`steady`]: the new closes and the five lagged ones in registers,
+/// any other position read from the ring (the rare recompute).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Held<'a, 'b> {
+    ring: &'b Lagged<'a>,
+    col: usize,
+    x_in: F4,
+    lagged: [F4; 5],
+}
+
+/// Four closes at `col` of a ring row.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn four(row: &[f64], col: usize) -> F4 {
+    let v = &row[col..col + GROUP];
+    // SAFETY: `v` holds four values; AVX is available (the `F4` invariant: these run inside
+    // functions entered behind `available()`).
+    unsafe { F4::load(v.as_ptr()) }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Closes<F4> for Held<'_, '_> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> F4 {
+        // `i` is a constant wherever the fast step reads: the match folds to a register.
+        match LONG - i {
+            0 => self.x_in,
+            1 => self.lagged[0],
+            RSI => self.lagged[1],
+            b if b == RSI + 1 => self.lagged[2],
+            SHORT => self.lagged[3],
+            LONG => self.lagged[4],
+            back => four(self.ring.row_of(back), self.col),
+        }
+    }
+
+    #[inline(always)]
+    fn with_all<R>(
+        &self,
+        from: usize,
+        _rows: &[&[f64]],
+        _t: usize,
+        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
+    ) -> R {
+        // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
+        // available. (By value: a reference would pin the loop's registers to memory.)
+        unsafe { held_window(*self, from, f) }
+    }
+}
+
+/// The window of a group from position `from` on and its rows per symbol, for the recompute
+/// fallback: out of line, so that its arrays do not weigh on the frame of the steady loop. The
+/// rows hold the positions `from..=LONG` only (the last at bar `LONG - from`): they need no
+/// clearing.
+///
+/// # Safety
+/// AVX2 must be available.
+#[cfg(target_arch = "x86_64")]
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2")]
+unsafe fn held_window<R>(
+    held: Held<'_, '_>,
+    from: usize,
+    f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
+) -> R {
+    use std::mem::MaybeUninit;
+    let mut all = [F4::splat(0.0); LONG + 1];
+    let mut cols = [[MaybeUninit::<f64>::uninit(); LONG + 1]; GROUP];
+    for (i, v) in all.iter_mut().enumerate().skip(from) {
+        *v = held.at(i);
+        for (c, x) in cols.iter_mut().zip(v.to_array()) {
+            c[i].write(x);
+        }
+    }
+    let row = |k: usize| -> &[f64] {
+        let part = &cols[k][from.min(LONG)..];
+        // SAFETY: positions `from..=LONG` of every column were written just above, and
+        // `MaybeUninit<f64>` has the layout of `f64`.
+        unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
+    };
+    let rows: [&[f64]; GROUP] = [row(0), row(1), row(2), row(3)];
+    f(&all, &rows, LONG - from.min(LONG))
+}
+
+/// Writes the six outputs of four symbols (`v[k]`: output `k` of the four) as the four symbols'
+/// rows of six.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn put_rows(v: &[F4; OUTPUTS], out: &mut [f64]) {
+    use std::arch::x86_64::*;
+    let out = &mut out[..GROUP * OUTPUTS];
+    let t = F4::transpose([v[0], v[1], v[2], v[3]]);
+    // SAFETY: AVX is available (the `F4` invariant); every store below writes inside `out`
+    // (24 values): four at 6i and two at 6i + 4 for symbol i.
+    unsafe {
+        let lo = _mm256_unpacklo_pd(v[4].0, v[5].0); // (4,5) of symbols 0 and 2
+        let hi = _mm256_unpackhi_pd(v[4].0, v[5].0); // (4,5) of symbols 1 and 3
+        let tail = [
+            _mm256_castpd256_pd128(lo),
+            _mm256_castpd256_pd128(hi),
+            _mm256_extractf128_pd::<1>(lo),
+            _mm256_extractf128_pd::<1>(hi),
+        ];
+        let p = out.as_mut_ptr();
+        for i in 0..GROUP {
+            _mm256_storeu_pd(p.add(i * OUTPUTS), t[i].0);
+            _mm_storeu_pd(p.add(i * OUTPUTS + 4), tail[i]);
+        }
+    }
+}
+
+/// Advances the groups of a chunk from group `g0` on while they stay in lanes (their slot full
+/// and their four new closes valid), reading their windows from `ring`; writes the new closes into
+/// the ring's new row and six outputs per symbol into `out` (the chunk's rows). Returns the
+/// number of symbols advanced (a multiple of `GROUP`). With `commit == false` the slots are
+/// left as they were.
+///
+/// # Safety
+/// AVX2 must be available ([`available`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn steady(
+    slots: &mut [Slot],
+    ring: &Lagged<'_>,
+    new_row: &mut [f64],
+    closes: &[f64],
+    out: &mut [f64],
+    g0: usize,
+    commit: bool,
+) -> usize {
+    use std::arch::x86_64::*;
+    let mut s = g0;
+    while s + GROUP <= closes.len() {
+        let Some(fast) = &mut slots[s / GROUP] else {
+            break;
+        };
+        let x_in = four(closes, s);
+        // AVX is available (this function's contract).
+        if _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(x_in.0, x_in.0)) != 0 {
+            break; // a NaN: the group leaves the lanes on the general path
+        }
+        new_row[s..s + GROUP].copy_from_slice(&x_in.to_array());
+        let held = Held {
+            ring,
+            col: s,
+            x_in,
+            lagged: ring.lag.map(|r| four(r, s)),
+        };
+        // The recompute fallback reads the rows around bar `t`: the windows end at position LONG.
+        let raw = if commit {
+            fast_step_by(fast, &held, &[], LONG)
+        } else {
+            let mut copy = *fast;
+            fast_step_by(&mut copy, &held, &[], LONG)
+        };
+        put_rows(&finish(raw), &mut out[s * OUTPUTS..]);
+        s += GROUP;
+    }
+    s - g0
+}
+
+/// Moves a group into lanes (its nodes' states into `slot`) and advances it by the new bar, in
+/// `new_row` at `col`, as [`step`] does.
+///
+/// # Safety
+/// AVX2 must be available ([`available`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn enter(
+    slot: &mut Slot,
+    nodes: &mut [Node],
+    ns: usize,
+    at: usize,
+    ring: &Lagged<'_>,
+    new_row: &[f64],
+    col: usize,
+    out: &mut [[f64; OUTPUTS]; GROUP],
+) {
+    let held = Held {
+        ring,
+        col,
+        x_in: four(new_row, col),
+        lagged: ring.lag.map(|r| four(r, col)),
+    };
+    // AVX2 is available (this function's contract).
+    step(slot, nodes, ns, at, &held, &[], out)
 }

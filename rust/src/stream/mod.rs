@@ -24,9 +24,9 @@ pub(crate) use spec::Node;
 pub use spec::Spec;
 
 use crate::error::{Error, Result};
-use lanes::{Slot, GROUP};
+use lanes::{Slot, GROUP, RING};
 use rayon::prelude::*;
-use tick::{Ctx, Layout};
+use tick::{Ctx, Layout, RingAt};
 
 /// Capacity of a symbol's buffer holding `keep` bars: a compaction copies `keep` values every
 /// `cap - keep` bars; a small margin keeps the buffers (most of a stream's memory) compact, as
@@ -59,6 +59,16 @@ pub struct Stream {
     slots: Vec<Slot>,
     /// `(spec position, output offset)` of the standard set, where groups run side by side.
     lanes: Option<(usize, usize)>,
+    /// A stream of the standard set alone in lanes (see [`Stream::ring_mode`]) also keeps the
+    /// latest closes of every symbol in lane order: per chunk of `CHUNK` symbols, `RING` rows of
+    /// `CHUNK` closes, one row per bar. A group in lanes reads the closes entering and leaving
+    /// its windows as contiguous loads from there instead of gathering them from four buffers,
+    /// and its buffers are left alone until it leaves the lanes.
+    ring: Vec<f64>,
+    /// Row of the next bar in every chunk's ring.
+    ring_at: usize,
+    /// The ring must be rebuilt from the buffers before the next update (the symbols changed).
+    ring_stale: bool,
 }
 
 impl std::fmt::Debug for Stream {
@@ -135,6 +145,9 @@ impl Stream {
             hist: Vec::new(),
             len: Vec::new(),
             nodes: Vec::new(),
+            ring: Vec::new(),
+            ring_at: 0,
+            ring_stale: true,
         };
         stream.add(n);
         Ok(stream)
@@ -173,6 +186,7 @@ impl Stream {
     /// Appends `k` symbols that have seen no bar; the others are untouched.
     pub fn add(&mut self, k: usize) {
         self.flush();
+        self.ring_stale = true;
         self.n += k;
         self.slots.resize_with(self.n.div_ceil(GROUP), lanes::empty);
         self.hist.resize(self.n * self.inputs * self.cap, f64::NAN);
@@ -194,6 +208,7 @@ impl Stream {
                 "a stream of the same indicators",
             ));
         }
+        self.ring_stale = true;
         self.n += other.n;
         self.hist.extend_from_slice(&other.hist);
         self.len.extend_from_slice(&other.len);
@@ -205,6 +220,7 @@ impl Stream {
     /// Removes the symbols at `indices` (distinct, any order); the others keep their state.
     pub fn remove(&mut self, indices: &[usize]) -> Result<()> {
         self.flush();
+        self.ring_stale = true;
         let mut drop = vec![false; self.n];
         for &i in indices {
             if i >= self.n || drop[i] {
@@ -255,7 +271,7 @@ impl Stream {
                     format!("({},)", v.len()),
                 ));
             }
-            if let Some(i) = v.iter().position(|x| x.is_infinite()) {
+            if let Some(i) = first_infinite(v) {
                 return Err(Error::NonFinite {
                     name,
                     asset: i,
@@ -283,6 +299,10 @@ impl Stream {
                 format!("({}, {})", self.n, self.n_out),
                 format!("{} values", out.len()),
             ));
+        }
+        if self.ring_mode() {
+            self.update_ring(&tick, out, commit, parallel);
+            return Ok(());
         }
         let ctx = Ctx {
             layout: self.layout(),
@@ -370,6 +390,7 @@ impl Stream {
             ));
         }
         self.flush();
+        self.ring_stale = true;
         let layout = self.layout();
         let specs = &self.specs;
         let (block, ns, n_out) = (self.inputs * self.cap, specs.len(), self.n_out);
@@ -404,14 +425,119 @@ impl Stream {
         Ok(())
     }
 
+    /// Whether updates take the ring layout: the standard set alone, in lanes (the hot case of
+    /// a live universe; other lists advance every symbol's buffers for their other indicators).
+    fn ring_mode(&self) -> bool {
+        self.lanes.is_some() && self.specs.len() == 1 && self.inputs == 1
+    }
+
+    /// [`Stream::update`] in the ring layout (checked input).
+    fn update_ring(&mut self, tick: &Tick<'_>, out: &mut [f64], commit: bool, parallel: bool) {
+        if self.ring_stale {
+            self.rebuild_ring();
+        }
+        let row = self.ring_at;
+        let ctx = &Ctx {
+            layout: self.layout(),
+            specs: &self.specs,
+            block: self.inputs * self.cap,
+            ns: self.specs.len(),
+            n_out: self.n_out,
+            lanes: self.lanes,
+        };
+        let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
+        let work = |(c, (((((hist, fill), nodes), out), slots), ring)): RingChunk<'_>| {
+            let at = RingAt { width: CHUNK, row };
+            tick::advance_chunk_ring(
+                ctx,
+                c * CHUNK,
+                hist,
+                fill,
+                nodes,
+                out,
+                slots,
+                ring,
+                at,
+                tick,
+                commit,
+            );
+        };
+        if parallel {
+            self.hist
+                .par_chunks_mut(CHUNK * block)
+                .zip(self.len.par_chunks_mut(CHUNK))
+                .zip(self.nodes.par_chunks_mut(CHUNK * ns))
+                .zip(out.par_chunks_mut(CHUNK * n_out))
+                .zip(self.slots.par_chunks_mut(CHUNK / GROUP))
+                .zip(self.ring.par_chunks_mut(RING * CHUNK))
+                .enumerate()
+                .for_each(work);
+        } else {
+            self.hist
+                .chunks_mut(CHUNK * block)
+                .zip(self.len.chunks_mut(CHUNK))
+                .zip(self.nodes.chunks_mut(CHUNK * ns))
+                .zip(out.chunks_mut(CHUNK * n_out))
+                .zip(self.slots.chunks_mut(CHUNK / GROUP))
+                .zip(self.ring.chunks_mut(RING * CHUNK))
+                .enumerate()
+                .for_each(work);
+        }
+        if commit {
+            self.ring_at = (row + 1) % RING;
+        }
+    }
+
+    /// Rebuilds every chunk's ring from the symbols' buffers (all groups out of lanes), the
+    /// latest bar in the last row; rows before a symbol's first bar hold NaN.
+    fn rebuild_ring(&mut self) {
+        debug_assert!(!self.slots.iter().any(lanes::occupied));
+        let block = self.inputs * self.cap;
+        self.ring.clear();
+        self.ring
+            .resize(self.n.div_ceil(CHUNK) * RING * CHUNK, f64::NAN);
+        for s in 0..self.n {
+            let len = self.len[s].len as usize;
+            let (chunk, col) = (s / CHUNK, s % CHUNK);
+            let ring = &mut self.ring[chunk * RING * CHUNK..][..RING * CHUNK];
+            for (k, &v) in self.hist[s * block..][..len]
+                .iter()
+                .rev()
+                .take(RING)
+                .enumerate()
+            {
+                ring[(RING - 1 - k) * CHUNK + col] = v;
+            }
+        }
+        self.ring_at = 0;
+        self.ring_stale = false;
+    }
+
     /// Moves every group's lane state back into its symbols' nodes, which are then the whole
-    /// state (before the symbols are rearranged, and before a checkpoint).
+    /// state (before the symbols are rearranged, and before a checkpoint); in the ring layout
+    /// their buffers too.
     pub(crate) fn flush(&mut self) {
         if let Some((at, _)) = self.lanes {
             let ns = self.specs.len();
+            let ring = self.ring_mode() && !self.ring_stale;
+            let layout = self.layout();
+            let last = (self.ring_at + RING - 1) % RING;
             for (g, slot) in self.slots.iter_mut().enumerate() {
-                let group =
-                    &mut self.nodes[g * GROUP * ns..((g + 1) * GROUP * ns).min(self.n * ns)];
+                let (s0, s1) = (g * GROUP, ((g + 1) * GROUP).min(self.n));
+                if ring && lanes::occupied(slot) {
+                    let (chunk, c0) = (s0 / CHUNK, s0 % CHUNK);
+                    let block = layout.inputs * layout.cap;
+                    let ring = &self.ring[chunk * RING * CHUNK..][..RING * CHUNK];
+                    let row_of = |k: usize| &ring[(last + RING - k) % RING * CHUNK..][..CHUNK];
+                    tick::materialize(
+                        layout,
+                        row_of,
+                        &mut self.hist[chunk * CHUNK * block..],
+                        &mut self.len[chunk * CHUNK..],
+                        c0..c0 + (s1 - s0),
+                    );
+                }
+                let group = &mut self.nodes[s0 * ns..s1 * ns];
                 lanes::unload(slot, group, ns, at);
             }
         }
@@ -439,6 +565,38 @@ impl Stream {
         }
     }
 }
+
+/// Position of the first infinity in `v`. Blocks are tested whole (a fold without early exit,
+/// which vectorises) and only a block holding one is searched: a tick's check costs a fraction
+/// of a nanosecond per symbol.
+fn first_infinite(v: &[f64]) -> Option<usize> {
+    const BLOCK: usize = 64;
+    v.chunks(BLOCK).enumerate().find_map(|(b, c)| {
+        c.iter()
+            .fold(false, |any, x| any | x.is_infinite())
+            .then(|| {
+                c.iter()
+                    .position(|x| x.is_infinite())
+                    .map(|i| b * BLOCK + i)
+            })
+            .flatten()
+    })
+}
+
+/// A work item of an update in the ring layout: a [`Chunk`] and the chunk's ring.
+type RingChunk<'a> = (
+    usize,
+    (
+        (
+            (
+                ((&'a mut [f64], &'a mut [Fill]), &'a mut [Node]),
+                &'a mut [f64],
+            ),
+            &'a mut [Slot],
+        ),
+        &'a mut [f64],
+    ),
+);
 
 /// A work item of a warm-up: (symbol, (((history, fill), nodes), outputs)).
 type One<'a> = (

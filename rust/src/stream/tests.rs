@@ -1,5 +1,6 @@
 use super::*;
 use crate::convention::Convention::{Pandas, Talib};
+use crate::standard::OUTPUTS;
 
 /// Prices with NaN runs, a late listing, an early delisting and a flat run.
 fn panel(n: usize, bars: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
@@ -308,5 +309,85 @@ fn hostile_magnitudes_take_the_recompute_paths_and_stay_exact() {
         s.update(tick, &mut out, true, false).unwrap();
         let want: Vec<f64> = want.iter().flat_map(|w| w[..6].to_vec()).collect();
         assert!(same(&out, &want), "bar {t}");
+    }
+}
+
+#[test]
+fn standard_set_alone_in_the_ring_layout_equals_batch() {
+    // The standard set alone takes the ring layout: groups enter and leave the lanes on NaN
+    // gaps and halts, peeks (also of a NaN that would take a group out of the lanes) change
+    // nothing, and checkpoints, warm-ups and removed or added symbols rebuild the ring.
+    let (n, bars) = (23, 330);
+    let (mut c, h, l) = panel(n, bars, 11);
+    for i in 0..n {
+        for t in 0..bars {
+            if (i % 7 == 0 && (150..153).contains(&t)) || (i % 4 == 1 && t == 200 + i) {
+                c[i * bars + t] = f64::NAN;
+            }
+        }
+    }
+    let expected = batch(&c, &h, &l, n, bars);
+    let want = |t: usize, i: usize| expected[t][i][..OUTPUTS].to_vec();
+    let mut s = Stream::new(vec![Spec::Standard], n).unwrap();
+    let head = 60;
+    let hist: Vec<f64> = (0..n)
+        .flat_map(|i| c[i * bars..i * bars + head].to_vec())
+        .collect();
+    let mut last = vec![0.0; n * OUTPUTS];
+    s.warm(&hist, &[], &[], head, &mut last, false).unwrap();
+    for i in 0..n {
+        assert!(same(&last[i * OUTPUTS..][..OUTPUTS], &want(head - 1, i)));
+    }
+    // Symbols of the stream, as indices into the panel (usize::MAX: added, no bars).
+    let mut ids: Vec<usize> = (0..n).collect();
+    for t in head..bars {
+        if t == 240 {
+            s.remove(&[2, 9]).unwrap();
+            ids.retain(|&i| i != 2 && i != 9);
+        }
+        if t == 250 {
+            s.add(1);
+            ids.push(usize::MAX);
+        }
+        let m = ids.len();
+        let x: Vec<f64> = ids
+            .iter()
+            .map(|&i| {
+                if i == usize::MAX {
+                    f64::NAN
+                } else {
+                    c[i * bars + t]
+                }
+            })
+            .collect();
+        fn tick(x: &[f64]) -> Tick<'_> {
+            Tick {
+                close: x,
+                high: &[],
+                low: &[],
+            }
+        }
+        let (mut out, mut peeked) = (vec![0.0; m * OUTPUTS], vec![0.0; m * OUTPUTS]);
+        if t % 5 == 0 {
+            let mut y = x.clone();
+            y[0] = f64::NAN;
+            y[m - 2] = f64::NAN;
+            s.update(tick(&y), &mut peeked, false, t % 2 == 0).unwrap();
+        }
+        s.update(tick(&x), &mut peeked, false, false).unwrap();
+        s.update(tick(&x), &mut out, true, t % 3 == 0).unwrap();
+        assert!(same(&out, &peeked), "peek differs at bar {t}");
+        for (j, &i) in ids.iter().enumerate() {
+            let got = &out[j * OUTPUTS..][..OUTPUTS];
+            if i == usize::MAX {
+                assert!(got.iter().all(|v| v.is_nan()));
+            } else {
+                assert!(same(got, &want(t, i)), "bar {t}, symbol {i}");
+            }
+        }
+        if t % 41 == 7 {
+            let bytes = s.checkpoint(b"").unwrap();
+            s = decode(&bytes).unwrap().1;
+        }
     }
 }

@@ -4,7 +4,6 @@
 use super::lanes::{self, Slot, GROUP};
 use super::spec::{Bars, Node, Spec};
 use super::{Fill, Tick};
-#[cfg(target_arch = "x86_64")]
 use crate::standard::OUTPUTS;
 
 /// The shape of a symbol's history block.
@@ -166,9 +165,10 @@ pub(super) fn advance_chunk(
                 let s = g0 + i;
                 &hist[s * block..][..fill[s].len as usize]
             });
+            let rows = lanes::gather(closes);
             let mut o = [[0.0; OUTPUTS]; GROUP];
             // SAFETY: `ctx.lanes` is set only where `lanes::available()` (AVX2) holds.
-            unsafe { lanes::step(slot, group, ns, at, closes, &mut o) };
+            unsafe { lanes::step(slot, group, ns, at, &lanes::Gather(rows), &rows, &mut o) };
             for (i, v) in o.iter().enumerate() {
                 out[(g0 + i) * n_out + off..][..OUTPUTS].copy_from_slice(v);
             }
@@ -195,6 +195,153 @@ pub(super) fn advance_chunk(
             for (f, b) in fill[g0..g0 + g].iter_mut().zip(before) {
                 // Dropping the bar again leaves the buffer as it was (a compaction keeps the
                 // same last bars).
+                *f = Fill {
+                    len: f.len - 1,
+                    streak: b.streak,
+                };
+            }
+        }
+        g0 += g;
+    }
+}
+
+/// Where a chunk's closes are in its ring ([`lanes::Ring`]).
+#[derive(Clone, Copy)]
+pub(super) struct RingAt {
+    /// Columns of a ring row (symbols per chunk).
+    pub(super) width: usize,
+    /// Row of the bar being added.
+    pub(super) row: usize,
+}
+
+/// Writes the last `keep` closes of the symbols `cols` into their buffers, which a group
+/// running in lanes leaves behind (`row_of(k)`: the ring row `k` bars before the latest); the
+/// buffers then hold `keep` bars, as after a compaction. Every one of those bars is valid (the
+/// group's windows were NaN-free).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // groups run in lanes on x86_64 only
+pub(super) fn materialize<'a>(
+    layout: Layout,
+    row_of: impl Fn(usize) -> &'a [f64],
+    hist: &mut [f64],
+    fill: &mut [Fill],
+    cols: std::ops::Range<usize>,
+) {
+    let (keep, block) = (layout.keep, layout.inputs * layout.cap);
+    for k in 0..keep {
+        let row = row_of(keep - 1 - k);
+        for s in cols.clone() {
+            hist[s * block + k] = row[s];
+        }
+    }
+    for f in &mut fill[cols] {
+        *f = Fill {
+            len: keep as u32,
+            streak: keep as u32,
+        };
+    }
+}
+
+/// [`advance_chunk`] for a stream of the standard set alone, whose groups in lanes read their
+/// closes from the chunk's ring (`ring`: `RING` rows of `at.width` closes, the bar of this tick
+/// going into row `at.row`). The buffers and fills of a group in lanes are not kept up to date
+/// (the ring holds its bars): they are rebuilt ([`materialize`]) when it leaves the lanes.
+#[allow(clippy::too_many_arguments)]
+// Elsewhere than x86_64 no group runs in lanes, so no stream takes the ring layout.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+pub(super) fn advance_chunk_ring(
+    ctx: &Ctx<'_>,
+    base: usize,
+    hist: &mut [f64],
+    fill: &mut [Fill],
+    nodes: &mut [Node],
+    out: &mut [f64],
+    slots: &mut [Slot],
+    ring: &mut [f64],
+    at: RingAt,
+    tick: &Tick<'_>,
+    commit: bool,
+) {
+    let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
+    let n = fill.len();
+    let closes = &tick.close[base..base + n];
+    #[cfg(target_arch = "x86_64")]
+    let (lagged, new_row) = lanes::Lagged::split(ring, at.width, at.row);
+    #[cfg(not(target_arch = "x86_64"))]
+    let new_row = &mut ring[at.row * at.width..][..at.width];
+    let Some((at_spec, _)) = ctx.lanes.filter(|_| n_out == OUTPUTS && ns == 1) else {
+        new_row[..n].copy_from_slice(closes);
+        return;
+    };
+    let mut scratch: Vec<Node> = Vec::new();
+    let mut g0 = 0;
+    while g0 < n {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `ctx.lanes` is set only where `lanes::available()` (AVX2) holds.
+            let done = unsafe { lanes::steady(slots, &lagged, new_row, closes, out, g0, commit) };
+            g0 += done;
+            if g0 >= n {
+                break;
+            }
+        }
+        let g = (n - g0).min(GROUP);
+        new_row[g0..g0 + g].copy_from_slice(&closes[g0..g0 + g]);
+        let slot = &mut slots[g0 / GROUP];
+        let group = &mut nodes[g0 * ns..(g0 + g) * ns];
+        let mut slot_copy;
+        let (group, slot) = if commit {
+            (group, slot)
+        } else {
+            scratch.clear();
+            scratch.extend_from_slice(group);
+            slot_copy = *slot;
+            (&mut scratch[..], &mut slot_copy)
+        };
+        #[cfg(target_arch = "x86_64")]
+        if lanes::occupied(slot) {
+            // A NaN leaves the lanes: back to the symbols' buffers and nodes. (Rebuilding the
+            // buffers also in a peek changes no state: they hold the same bars.)
+            let row_of = |k: usize| lagged.row_of(k + 1);
+            materialize(ctx.layout, row_of, hist, fill, g0..g0 + g);
+            lanes::unload(slot, group, ns, at_spec);
+        }
+        let mut before = [Fill::default(); GROUP];
+        for (i, b) in before.iter_mut().enumerate().take(g) {
+            let s = g0 + i;
+            *b = fill[s];
+            let h = &mut hist[s * block..(s + 1) * block];
+            ctx.layout.push(h, &mut fill[s], &bar(tick, base + s));
+        }
+        let full = g == GROUP
+            && fill[g0..g0 + g]
+                .iter()
+                .all(|f| f.streak as usize > crate::standard::LONG);
+        #[cfg(target_arch = "x86_64")]
+        if full {
+            let mut o = [[0.0; OUTPUTS]; GROUP];
+            // SAFETY: as above; the group's ring columns hold its last `keep` bars (the new
+            // one in `new_row`).
+            unsafe { lanes::enter(slot, group, ns, at_spec, &lagged, new_row, g0, &mut o) };
+            out[g0 * n_out..][..GROUP * n_out]
+                .chunks_exact_mut(n_out)
+                .zip(&o)
+                .for_each(|(d, v)| d.copy_from_slice(v));
+        }
+        if !full || cfg!(not(target_arch = "x86_64")) {
+            for i in 0..g {
+                let s = g0 + i;
+                ctx.layout.step_nodes(
+                    ctx.specs,
+                    &hist[s * block..(s + 1) * block],
+                    fill[s],
+                    &mut group[i * ns..(i + 1) * ns],
+                    &mut out[s * n_out..(s + 1) * n_out],
+                    None,
+                );
+            }
+        }
+        if !commit {
+            for (f, b) in fill[g0..g0 + g].iter_mut().zip(before) {
                 *f = Fill {
                     len: f.len - 1,
                     streak: b.streak,

@@ -98,7 +98,6 @@ impl Lane for F4 {
         F4(unsafe { _mm256_max_pd(self.0, o.0) })
     }
     compare!(le, _CMP_LE_OQ);
-    compare!(lt, _CMP_LT_OQ);
     compare!(ge, _CMP_GE_OQ);
     compare!(eq_, _CMP_EQ_OQ);
     #[inline(always)]

@@ -29,7 +29,6 @@ pub(crate) trait Lane:
     /// `if self > other { self } else { other }` (the x86 `maxsd` rule; no NaN reaches it here).
     fn max_(self, other: Self) -> Self;
     fn le(self, other: Self) -> Self::Mask;
-    fn lt(self, other: Self) -> Self::Mask;
     fn ge(self, other: Self) -> Self::Mask;
     fn eq_(self, other: Self) -> Self::Mask;
     /// `if m { a } else { b }` per lane.
@@ -68,10 +67,6 @@ impl Lane for f64 {
     #[inline(always)]
     fn le(self, other: Self) -> bool {
         self <= other
-    }
-    #[inline(always)]
-    fn lt(self, other: Self) -> bool {
-        self < other
     }
     #[inline(always)]
     fn ge(self, other: Self) -> bool {

@@ -89,7 +89,7 @@ fn four_lanes_give_the_bits_of_one() {
         mass1: F4::splat(1.0),
         mass2: F4::splat(2.0),
     };
-    let no = F4::splat(1.0).lt(F4::splat(0.0));
+    let no = F4::splat(0.0).ge(F4::splat(1.0));
     for i in 0..50 {
         let (x_in, x_out) = (1.0 + 0.37 * i as f64, 0.3 * i as f64);
         let ok = a.slide_valid(x_in, x_out, 0.05);
