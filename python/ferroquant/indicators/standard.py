@@ -17,6 +17,8 @@ __all__ = ["standard"]
 
 _FIELDS = Standard._fields
 _F64 = np.dtype(np.float64)
+# The named tuple built directly, sparing the generated __new__'s Python frame.
+_new = tuple.__new__
 
 
 def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]:
@@ -85,8 +87,11 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
         # Already what the core takes: skip coercion and argument checks.
         data = close if close.ndim == 2 else close.reshape(1, -1)
         block = np.empty((6, *data.shape))
-        _core.standard(data, block, current_threads())
-        return Standard(*(block if close.ndim == 2 else block.reshape(6, -1)))
+        _core.standard(data, block, _requested.get())
+        b = block if close.ndim == 2 else block.reshape(6, -1)
+        # Indexed, not unpacked: iterating an array ends in a formatted IndexError, which cost
+        # more than the six views themselves.
+        return _new(Standard, (b[0], b[1], b[2], b[3], b[4], b[5]))
     if type(close) is np.ndarray and close.ndim in (1, 2):
         data = prepare(close, "close").data
         block = allocate(6, data.shape, dtype, out, _FIELDS)

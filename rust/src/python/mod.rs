@@ -8,6 +8,7 @@ mod factors;
 mod portfolio;
 mod run;
 mod stream;
+mod unchecked;
 
 use crate::convention::Convention;
 use crate::error::Error;
@@ -15,7 +16,7 @@ use crate::oscillators::HlcOscillator;
 use crate::panel::Output;
 use crate::rolling::Stat;
 use arrays::{In, OutBlock};
-use numpy::PyReadonlyArray2;
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use run::{compute, to_pyerr};
@@ -333,11 +334,16 @@ fn scan(
 #[pyo3(signature = (x, out, threads))]
 fn standard(
     py: Python<'_>,
-    x: PyReadonlyArray2<'_, f64>,
+    x: &Bound<'_, PyArray2<f64>>,
     out: &Bound<'_, PyAny>,
     threads: usize,
 ) -> PyResult<()> {
-    one_input::<{ crate::standard::OUTPUTS }>(py, x, out, threads, crate::standard::standard_panel)
+    const K: usize = crate::standard::OUTPUTS;
+    let kernel = crate::standard::standard_panel;
+    if let Some(done) = unchecked::one_input::<K, _>(py, x, out, kernel) {
+        return done;
+    }
+    one_input::<K>(py, x.try_readonly()?, out, threads, kernel)
 }
 
 /// Size of the pool used for `threads` (0 = the default pool, sized by FERROQUANT_MAX_THREADS).
