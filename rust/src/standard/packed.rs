@@ -141,7 +141,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let (bb_ok, mut m2) = self.bb.slide_valid_m2(x_in, x20, inv20);
 
         let flat = self.run.ge(F4::from_array(N));
-        let flat20 = flat.lanes()[0];
+        let flat20 = flat.bits() & 1 != 0;
         let sums_ok = F4::all(self.sums.within());
         if !(sums_ok && (bb_ok || flat20)) {
             let win = [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]];
@@ -167,12 +167,14 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let (p, r) = (s.s1.blend_low2(s.anchor), s.anchor.blend_low2(s.s1));
         let mut v = p * q + r;
         // Flat windows are rare: a branch (well predicted) is cheaper than the select and the
-        // multiply every bar.
-        if flat.lanes() != [false; 4] {
+        // multiply every bar. The test reads the mask's bits at once (a test of `lanes()` as an
+        // array of booleans compiled to a chain of shifts).
+        let bits = flat.bits();
+        if bits != 0 {
             v = F4::select(flat, self.last * flat_by, v);
         }
         let v = v.to_array();
-        let m2 = Sum2::clamp_m2(flat.lanes()[0], m2);
+        let m2 = Sum2::clamp_m2(bits & 1 != 0, m2);
         [v[0], v[1], m2, v[2], v[3]]
     }
 
@@ -222,7 +224,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let bb_ok = self.bb.update(x_in - kb, bb_out, inv20);
 
         let flat = self.run.ge(F4::from_array(lanes.n));
-        let flat20 = flat.lanes()[0];
+        let flat20 = flat.bits() & 1 != 0;
         let sums_ok = F4::all(self.sums.within());
         if !(sums_ok && (bb_ok || flat20)) {
             let win = [&xs[t + 1 - c.c20..], xs, &xs[t - c.c14..]];

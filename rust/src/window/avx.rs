@@ -137,6 +137,14 @@ impl M4 {
         M4(unsafe { _mm256_castsi256_pd(_mm256_setr_epi64x(l(b[0]), l(b[1]), l(b[2]), l(b[3]))) })
     }
 
+    /// The lanes as the bits of an integer (bit `i` set where lane `i` is): a test of several
+    /// lanes in one integer operation.
+    #[inline(always)]
+    pub(crate) fn bits(self) -> i32 {
+        // SAFETY: AVX is available (type invariant).
+        unsafe { _mm256_movemask_pd(self.0) }
+    }
+
     /// The lanes as booleans.
     #[inline(always)]
     pub(crate) fn lanes(self) -> [bool; 4] {
