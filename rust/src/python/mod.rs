@@ -16,7 +16,7 @@ use crate::oscillators::HlcOscillator;
 use crate::panel::Output;
 use crate::rolling::Stat;
 use arrays::{In, OutBlock};
-use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2};
+use numpy::{PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use run::{compute, to_pyerr};
@@ -346,6 +346,49 @@ fn standard(
     one_input::<K>(py, x.try_readonly()?, out, threads, kernel)
 }
 
+/// `standard` into the block of a previous call (`out`), for an input shaped as that call's:
+/// exactly a float64 ndarray, C-contiguous, of `out.shape[1:]` (`two_d`) or `(out.shape[2],)`.
+/// False (nothing run) where the input or the block needs the general path.
+#[pyfunction]
+#[pyo3(signature = (x, out, two_d))]
+fn standard_into(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    two_d: bool,
+) -> PyResult<bool> {
+    const K: usize = crate::standard::OUTPUTS;
+    let (Some(shape), Ok(block)) = (unchecked::inline_shape(x), out.cast::<PyArray3<f64>>()) else {
+        return Ok(false);
+    };
+    let s = block.shape();
+    if shape != (s[1], s[2], two_d) {
+        return Ok(false);
+    }
+    let kernel = crate::standard::standard_panel;
+    match unchecked::one_input_any::<K, _>(py, x, block.as_untyped(), kernel) {
+        Some(done) => done.map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// `standard` into a fresh `(6, *x.shape)` block, returned as its six rows, for exactly a float64
+/// ndarray of one or two dimensions, C-contiguous and small enough to compute inline; None
+/// (nothing run) otherwise.
+#[pyfunction]
+#[pyo3(signature = (x,))]
+fn standard_new<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, pyo3::types::PyTuple>>> {
+    const K: usize = crate::standard::OUTPUTS;
+    let Some(shape) = unchecked::inline_shape(x) else {
+        return Ok(None);
+    };
+    let kernel = crate::standard::standard_panel;
+    unchecked::into_new_rows::<K, _>(py, x, shape, kernel).transpose()
+}
+
 /// Size of the pool used for `threads` (0 = the default pool, sized by FERROQUANT_MAX_THREADS).
 #[pyfunction]
 #[pyo3(signature = (threads = 0))]
@@ -442,6 +485,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(returns, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(standard, m)?)?;
+    m.add_function(wrap_pyfunction!(standard_into, m)?)?;
+    m.add_function(wrap_pyfunction!(standard_new, m)?)?;
     m.add_function(wrap_pyfunction!(thread_pool_size, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;

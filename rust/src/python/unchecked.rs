@@ -13,9 +13,19 @@
 use super::run::{any_detached, guard, inline, to_pyerr};
 use crate::error::Error;
 use crate::panel::Output;
-use numpy::npyffi::{_PyArray_GET_ITEM_DATA, NPY_ARRAY_WRITEABLE};
-use numpy::{PyArray2, PyArray3, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::ndarray::Dimension;
+use numpy::npyffi::{
+    _PyArray_GET_ITEM_DATA, PyArray_CheckExact, NPY_ARRAY_ALIGNED, NPY_ARRAY_WRITEABLE,
+};
+use numpy::npyffi::{get_type_object, npy_intp, NpyTypes, PY_ARRAY_API};
+use numpy::{Element, PyArrayDescrMethods};
+use numpy::{
+    PyArray, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use std::os::raw::c_int;
 
 /// Runs a one-input kernel writing `K` float64 outputs on the calling thread, unless the arrays
 /// need the tracked path (`None`: nothing was run).
@@ -28,11 +38,75 @@ pub(super) fn one_input<const K: usize, F>(
 where
     F: FnOnce(&[f64], usize, usize, [Output<'_>; K]) -> Result<(), Error> + Send,
 {
-    let out = out.cast::<PyArray3<f64>>().ok()?;
-    let (n_assets, n_bars) = {
+    let s = x.shape();
+    run(
+        py,
+        x,
+        (s[0], s[1]),
+        out.cast::<PyArray3<f64>>().ok()?,
+        kernel,
+    )
+}
+
+/// [`one_input`] for an input of one or two dimensions (one dimension: one asset), as the
+/// per-call entry points take it: `x` must be exactly a float64 `numpy.ndarray` (not a subclass).
+pub(super) fn one_input_any<const K: usize, F>(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyUntypedArray>,
+    kernel: F,
+) -> Option<PyResult<()>>
+where
+    F: FnOnce(&[f64], usize, usize, [Output<'_>; K]) -> Result<(), Error> + Send,
+{
+    let out = out.cast::<PyArrayDyn<f64>>().ok()?;
+    if !exact_ndarray(x) {
+        return None;
+    }
+    if let Ok(x) = x.cast::<PyArray1<f64>>() {
+        return run(py, x, (1, x.len()), out, kernel);
+    }
+    let x = x.cast::<PyArray2<f64>>().ok()?;
+    let s = x.shape();
+    run(py, x, (s[0], s[1]), out, kernel)
+}
+
+/// The shape `(n_assets, n_bars)` of a float64 `numpy.ndarray` (exactly, not a subclass) of one
+/// or two dimensions and at least one value, C-contiguous and small enough for inline work: what
+/// [`one_input_any`] runs.
+pub(super) fn inline_shape(x: &Bound<'_, PyAny>) -> Option<(usize, usize, bool)> {
+    if !exact_ndarray(x) {
+        return None;
+    }
+    let (n_assets, n_bars, two_d) = if let Ok(x) = x.cast::<PyArray1<f64>>() {
+        (x.is_c_contiguous().then_some(1)?, x.len(), false)
+    } else {
+        let x = x.cast::<PyArray2<f64>>().ok()?;
         let s = x.shape();
-        (s[0], s[1])
+        (x.is_c_contiguous().then_some(s[0])?, s[1], true)
     };
+    let cells = n_assets.checked_mul(n_bars)?;
+    (cells > 0 && inline(cells)).then_some((n_assets, n_bars, two_d))
+}
+
+fn exact_ndarray(x: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: `x` is a live object and the GIL is held.
+    unsafe { PyArray_CheckExact(x.py(), x.as_ptr()) != 0 }
+}
+
+/// The common part: `x` holds `(n_assets, n_bars)` float64 values.
+fn run<const K: usize, D, E, F>(
+    py: Python<'_>,
+    x: &Bound<'_, PyArray<f64, D>>,
+    (n_assets, n_bars): (usize, usize),
+    out: &Bound<'_, PyArray<f64, E>>,
+    kernel: F,
+) -> Option<PyResult<()>>
+where
+    D: Dimension,
+    E: Dimension,
+    F: FnOnce(&[f64], usize, usize, [Output<'_>; K]) -> Result<(), Error> + Send,
+{
     let cells = n_assets.checked_mul(n_bars)?;
     // SAFETY: `out` is a live array object and the GIL is held; its header is only read.
     let writeable =
@@ -53,11 +127,79 @@ where
     // two do not overlap (checked next), so the shared and the mutable slice do not alias.
     let (data, block) = unsafe { (x.as_slice().ok()?, out.as_slice_mut().ok()?) };
     let (a, b) = (data.as_ptr_range(), block.as_ptr_range());
-    if a.start < b.end.cast::<f64>() && b.start.cast::<f64>() < a.end {
+    if a.start < b.end && b.start < a.end {
         return None;
     }
     let mut rows = block.chunks_exact_mut(cells).map(Output::F64);
     let outs: [Output<'_>; K] =
         std::array::from_fn(|_| rows.next().unwrap_or(Output::F64(&mut [])));
     Some(guard(move || kernel(data, n_assets, n_bars, outs))().map_err(|e| to_pyerr(py, &e)))
+}
+
+/// Runs the kernel into a fresh float64 block shaped `(K, *x.shape)` for an input that
+/// [`inline_shape`] accepted, and returns its `K` rows as views (uninitialised values never reach
+/// Python: on an error the block is dropped unseen).
+pub(super) fn into_new_rows<'py, const K: usize, F>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    (n_assets, n_bars, two_d): (usize, usize, bool),
+    kernel: F,
+) -> Option<PyResult<Bound<'py, PyTuple>>>
+where
+    F: FnOnce(&[f64], usize, usize, [Output<'_>; K]) -> Result<(), Error> + Send,
+{
+    // SAFETY: see above; the kernel writes every value before the rows are returned.
+    let block = unsafe { PyArray2::<f64>::new(py, [K, n_assets * n_bars], false) };
+    let done = one_input_any::<K, F>(py, x, block.as_untyped(), kernel)?;
+    let row: &[usize] = if two_d {
+        &[n_assets, n_bars]
+    } else {
+        &[n_bars]
+    };
+    Some(done.and_then(|()| rows(py, &block, row)))
+}
+
+/// The rows of a C-contiguous float64 block as views shaped `row` (what `block[k]` gives
+/// Python), made through numpy's C API: indexing from Python parses the index and builds a
+/// generic view, several times the cost, and for one stock the six views cost a fifth of the call.
+fn rows<'py>(
+    py: Python<'py>,
+    block: &Bound<'py, PyArray2<f64>>,
+    row: &[usize],
+) -> PyResult<Bound<'py, PyTuple>> {
+    let n_rows = block.shape()[0];
+    let cells: usize = row.iter().product();
+    let mut dims: [npy_intp; 2] = [0; 2];
+    for (d, &r) in dims.iter_mut().zip(row) {
+        *d = r as npy_intp;
+    }
+    let base = block.data();
+    let mut views = Vec::with_capacity(n_rows);
+    for k in 0..n_rows {
+        // SAFETY: the GIL is held; `base + k * cells` starts row `k` of the block, which holds
+        // `n_rows * cells` values, and `dims` describes `cells` values (numpy derives C-contiguous
+        // strides and the contiguity flags from it; the data of a fresh block is aligned). The
+        // descriptor's reference is stolen by the call, and the block's by `SetBaseObject`, which
+        // keeps the block alive as long as the view.
+        unsafe {
+            let view = PY_ARRAY_API.PyArray_NewFromDescr(
+                py,
+                get_type_object(py, NpyTypes::PyArray_Type),
+                f64::get_dtype(py).into_dtype_ptr(),
+                row.len() as c_int,
+                dims.as_mut_ptr(),
+                std::ptr::null_mut(),
+                base.add(k * cells).cast(),
+                NPY_ARRAY_WRITEABLE | NPY_ARRAY_ALIGNED,
+                std::ptr::null_mut(),
+            );
+            let view = Bound::from_owned_ptr_or_err(py, view)?;
+            let owner = block.clone().into_any().into_ptr();
+            if PY_ARRAY_API.PyArray_SetBaseObject(py, view.as_ptr().cast(), owner) != 0 {
+                return Err(PyErr::fetch(py));
+            }
+            views.push(view);
+        }
+    }
+    PyTuple::new(py, views)
 }
