@@ -12,7 +12,7 @@ Examples
 ...     def run(self, ctx):
 ...         return StageResult(self.name)
 >>> p.insert(Factors(), after="indicators").names
-['ingest', 'indicators', 'factors', 'summary']
+['ingest', 'indicators', 'factors', 'summary', 'optimize']
 """
 
 from ferroquant.pipeline._framework import (
