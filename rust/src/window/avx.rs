@@ -199,6 +199,22 @@ impl F4 {
         F4(_mm256_loadu_pd(p))
     }
 
+    /// Loads `lo[0..2]` into lanes 0 and 1 and `hi[0..2]` into lanes 2 and 3.
+    ///
+    /// # Safety
+    /// AVX is available and `lo` and `hi` each point to two readable values.
+    #[inline(always)]
+    pub(crate) unsafe fn load_halves(lo: *const f64, hi: *const f64) -> Self {
+        F4(_mm256_loadu2_m128d(hi, lo))
+    }
+
+    /// Lanes 1, 0, 3, 2 of `self` (the two lanes of each half swapped).
+    #[inline(always)]
+    pub(crate) fn swap_pairs(self) -> F4 {
+        // SAFETY: AVX is available (type invariant).
+        F4(unsafe { _mm256_permute_pd::<0b0101>(self.0) })
+    }
+
     /// Stores into `p[0..4]`.
     ///
     /// # Safety
