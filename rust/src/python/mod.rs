@@ -358,15 +358,15 @@ fn standard_into(
     two_d: bool,
 ) -> PyResult<bool> {
     const K: usize = crate::standard::OUTPUTS;
-    let (Some(shape), Ok(block)) = (unchecked::inline_shape(x), out.cast::<PyArray3<f64>>()) else {
+    let (Some(x), Ok(block)) = (unchecked::small(x), out.cast::<PyArray3<f64>>()) else {
         return Ok(false);
     };
     let s = block.shape();
-    if shape != (s[1], s[2], two_d) {
+    if x.shape != (s[1], s[2], two_d) {
         return Ok(false);
     }
     let kernel = crate::standard::standard_panel;
-    match unchecked::one_input_any::<K, _>(py, x, block.as_untyped(), kernel) {
+    match unchecked::run_small::<K, _, _>(py, &x, block, kernel) {
         Some(done) => done.map(|()| true),
         None => Ok(false),
     }
@@ -382,11 +382,11 @@ fn standard_new<'py>(
     x: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, pyo3::types::PyTuple>>> {
     const K: usize = crate::standard::OUTPUTS;
-    let Some(shape) = unchecked::inline_shape(x) else {
+    let Some(x) = unchecked::small(x) else {
         return Ok(None);
     };
     let kernel = crate::standard::standard_panel;
-    unchecked::into_new_rows::<K, _>(py, x, shape, kernel).transpose()
+    unchecked::into_new_rows::<K, _>(py, &x, kernel).transpose()
 }
 
 /// Size of the pool used for `threads` (0 = the default pool, sized by FERROQUANT_MAX_THREADS).

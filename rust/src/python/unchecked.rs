@@ -19,10 +19,7 @@ use numpy::npyffi::{
 };
 use numpy::npyffi::{get_type_object, npy_intp, NpyTypes, PY_ARRAY_API};
 use numpy::{Element, PyArrayDescrMethods};
-use numpy::{
-    PyArray, PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyUntypedArray,
-    PyUntypedArrayMethods,
-};
+use numpy::{PyArray, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use std::os::raw::c_int;
@@ -48,50 +45,44 @@ where
     )
 }
 
-/// [`one_input`] for an input of one or two dimensions (one dimension: one asset), as the
-/// per-call entry points take it: `x` must be exactly a float64 `numpy.ndarray` (not a subclass).
-pub(super) fn one_input_any<const K: usize, F>(
+/// An input the per-call entry points run without tracking: exactly a float64 `numpy.ndarray`
+/// (not a subclass) of one or two dimensions (one dimension: one asset), C-contiguous, with at
+/// least one value and small enough for inline work. Checked once, through one typed cast.
+pub(super) struct Small<'a, 'py> {
+    x: &'a Bound<'py, PyArrayDyn<f64>>,
+    /// `(n_assets, n_bars, two_d)`.
+    pub(super) shape: (usize, usize, bool),
+}
+
+/// `x` as a [`Small`] input, if it is one.
+pub(super) fn small<'a, 'py>(x: &'a Bound<'py, PyAny>) -> Option<Small<'a, 'py>> {
+    // SAFETY: `x` is a live object and the GIL is held.
+    if unsafe { PyArray_CheckExact(x.py(), x.as_ptr()) } == 0 {
+        return None;
+    }
+    let x = x.cast::<PyArrayDyn<f64>>().ok()?;
+    let shape = match *x.shape() {
+        [n] => (1, n, false),
+        [a, n] => (a, n, true),
+        _ => return None,
+    };
+    let cells = shape.0.checked_mul(shape.1)?;
+    (cells > 0 && inline(cells) && x.is_c_contiguous()).then_some(Small { x, shape })
+}
+
+/// Runs a one-input kernel writing `K` float64 outputs into `out` for a [`Small`] input, unless
+/// `out` needs the tracked path (`None`: nothing was run).
+pub(super) fn run_small<const K: usize, E, F>(
     py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    out: &Bound<'_, PyUntypedArray>,
+    x: &Small<'_, '_>,
+    out: &Bound<'_, PyArray<f64, E>>,
     kernel: F,
 ) -> Option<PyResult<()>>
 where
+    E: Dimension,
     F: FnOnce(&[f64], usize, usize, [Output<'_>; K]) -> Result<(), Error> + Send,
 {
-    let out = out.cast::<PyArrayDyn<f64>>().ok()?;
-    if !exact_ndarray(x) {
-        return None;
-    }
-    if let Ok(x) = x.cast::<PyArray1<f64>>() {
-        return run(py, x, (1, x.len()), out, kernel);
-    }
-    let x = x.cast::<PyArray2<f64>>().ok()?;
-    let s = x.shape();
-    run(py, x, (s[0], s[1]), out, kernel)
-}
-
-/// The shape `(n_assets, n_bars)` of a float64 `numpy.ndarray` (exactly, not a subclass) of one
-/// or two dimensions and at least one value, C-contiguous and small enough for inline work: what
-/// [`one_input_any`] runs.
-pub(super) fn inline_shape(x: &Bound<'_, PyAny>) -> Option<(usize, usize, bool)> {
-    if !exact_ndarray(x) {
-        return None;
-    }
-    let (n_assets, n_bars, two_d) = if let Ok(x) = x.cast::<PyArray1<f64>>() {
-        (x.is_c_contiguous().then_some(1)?, x.len(), false)
-    } else {
-        let x = x.cast::<PyArray2<f64>>().ok()?;
-        let s = x.shape();
-        (x.is_c_contiguous().then_some(s[0])?, s[1], true)
-    };
-    let cells = n_assets.checked_mul(n_bars)?;
-    (cells > 0 && inline(cells)).then_some((n_assets, n_bars, two_d))
-}
-
-fn exact_ndarray(x: &Bound<'_, PyAny>) -> bool {
-    // SAFETY: `x` is a live object and the GIL is held.
-    unsafe { PyArray_CheckExact(x.py(), x.as_ptr()) != 0 }
+    run(py, x.x, (x.shape.0, x.shape.1), out, kernel)
 }
 
 /// The common part: `x` holds `(n_assets, n_bars)` float64 values.
@@ -136,21 +127,20 @@ where
     Some(guard(move || kernel(data, n_assets, n_bars, outs))().map_err(|e| to_pyerr(py, &e)))
 }
 
-/// Runs the kernel into a fresh float64 block shaped `(K, *x.shape)` for an input that
-/// [`inline_shape`] accepted, and returns its `K` rows as views (uninitialised values never reach
-/// Python: on an error the block is dropped unseen).
+/// Runs the kernel into a fresh float64 block shaped `(K, *x.shape)` and returns its `K` rows as
+/// views (uninitialised values never reach Python: on an error the block is dropped unseen).
 pub(super) fn into_new_rows<'py, const K: usize, F>(
     py: Python<'py>,
-    x: &Bound<'py, PyAny>,
-    (n_assets, n_bars, two_d): (usize, usize, bool),
+    x: &Small<'_, 'py>,
     kernel: F,
 ) -> Option<PyResult<Bound<'py, PyTuple>>>
 where
     F: FnOnce(&[f64], usize, usize, [Output<'_>; K]) -> Result<(), Error> + Send,
 {
+    let (n_assets, n_bars, two_d) = x.shape;
     // SAFETY: see above; the kernel writes every value before the rows are returned.
     let block = unsafe { PyArray2::<f64>::new(py, [K, n_assets * n_bars], false) };
-    let done = one_input_any::<K, F>(py, x, block.as_untyped(), kernel)?;
+    let done = run_small::<K, _, F>(py, x, &block, kernel)?;
     let row: &[usize] = if two_d {
         &[n_assets, n_bars]
     } else {
