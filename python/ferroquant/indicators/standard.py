@@ -17,6 +17,8 @@ __all__ = ["standard"]
 
 _FIELDS = Standard._fields
 _F64 = np.dtype(np.float64)
+# The named tuple built directly, sparing the generated __new__'s Python frame.
+_new = tuple.__new__
 
 
 def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]:
@@ -60,19 +62,27 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
     ((3, 252), 19, 14)
     """
     last = _last
-    if (
-        last is not None
-        and out is not None
-        and last[0]() is out
-        and type(close) is np.ndarray
-        and close.shape == last[1]
-        and (close.dtype is _F64 or close.dtype == np.float64)
-        and close.flags.c_contiguous
-    ):
-        # The same buffer again (a live loop): one kernel call, no new Python objects. The
-        # identity test of the dtype and the thread count read directly spare calls per tick.
-        _core.standard(close if last[4] else close.reshape(1, -1), last[2], _requested.get())
-        return last[3]
+    if last is not None and out is not None and last[0]() is out:
+        # The same buffer again (a live loop): one kernel call, no new Python objects. The core
+        # checks the input (a small float64 ndarray of the remembered shape) in a few native
+        # instructions, where the attribute reads here cost more than the kernel's warm-up.
+        if _core.standard_into(close, last[2], last[4]):
+            return last[3]
+        if (
+            type(close) is np.ndarray
+            and close.shape == last[1]
+            and (close.dtype is _F64 or close.dtype == np.float64)
+            and close.flags.c_contiguous
+        ):
+            _core.standard(close if last[4] else close.reshape(1, -1), last[2], _requested.get())
+            return last[3]
+    if out is None and dtype is None:
+        # A small float64 ndarray computed inline into a block allocated by the core, which
+        # returns its six rows as views; None when the input needs coercion, checks or the pool
+        # (the paths below).
+        rows = _core.standard_new(close)
+        if rows is not None:
+            return _new(Standard, rows)
     if (
         out is None
         and dtype is None
@@ -86,7 +96,10 @@ def standard(close: Any, *, dtype: Any = None, out: Any = None) -> Standard[Any]
         data = close if close.ndim == 2 else close.reshape(1, -1)
         block = np.empty((6, *data.shape))
         _core.standard(data, block, current_threads())
-        return Standard(*(block if close.ndim == 2 else block.reshape(6, -1)))
+        b = block if close.ndim == 2 else block.reshape(6, -1)
+        # Indexed, not unpacked: iterating an array ends in a formatted IndexError, which costs
+        # more than the six views themselves.
+        return _new(Standard, (b[0], b[1], b[2], b[3], b[4], b[5]))
     if type(close) is np.ndarray and close.ndim in (1, 2):
         data = prepare(close, "close").data
         block = allocate(6, data.shape, dtype, out, _FIELDS)

@@ -9,6 +9,7 @@ mod portfolio;
 mod risk;
 mod run;
 mod stream;
+mod unchecked;
 
 use crate::convention::Convention;
 use crate::error::Error;
@@ -16,7 +17,7 @@ use crate::oscillators::HlcOscillator;
 use crate::panel::Output;
 use crate::rolling::Stat;
 use arrays::{In, OutBlock};
-use numpy::PyReadonlyArray2;
+use numpy::{PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use run::{compute, to_pyerr};
@@ -334,11 +335,59 @@ fn scan(
 #[pyo3(signature = (x, out, threads))]
 fn standard(
     py: Python<'_>,
-    x: PyReadonlyArray2<'_, f64>,
+    x: &Bound<'_, PyArray2<f64>>,
     out: &Bound<'_, PyAny>,
     threads: usize,
 ) -> PyResult<()> {
-    one_input::<{ crate::standard::OUTPUTS }>(py, x, out, threads, crate::standard::standard_panel)
+    const K: usize = crate::standard::OUTPUTS;
+    let kernel = crate::standard::standard_panel;
+    if let Some(done) = unchecked::one_input::<K, _>(py, x, out, kernel) {
+        return done;
+    }
+    one_input::<K>(py, x.try_readonly()?, out, threads, kernel)
+}
+
+/// `standard` into the block of a previous call (`out`), for an input shaped as that call's:
+/// exactly a float64 ndarray, C-contiguous, of `out.shape[1:]` (`two_d`) or `(out.shape[2],)`.
+/// False (nothing run) where the input or the block needs the general path.
+#[pyfunction]
+#[pyo3(signature = (x, out, two_d))]
+fn standard_into(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+    two_d: bool,
+) -> PyResult<bool> {
+    const K: usize = crate::standard::OUTPUTS;
+    let (Some(x), Ok(block)) = (unchecked::small(x), out.cast::<PyArray3<f64>>()) else {
+        return Ok(false);
+    };
+    let s = block.shape();
+    if x.shape != (s[1], s[2], two_d) {
+        return Ok(false);
+    }
+    let kernel = crate::standard::standard_panel;
+    match unchecked::run_small::<K, _, _>(py, &x, block, kernel) {
+        Some(done) => done.map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// `standard` into a fresh `(6, *x.shape)` block, returned as its six rows, for exactly a float64
+/// ndarray of one or two dimensions, C-contiguous and small enough to compute inline; None
+/// (nothing run) otherwise.
+#[pyfunction]
+#[pyo3(signature = (x,))]
+fn standard_new<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, pyo3::types::PyTuple>>> {
+    const K: usize = crate::standard::OUTPUTS;
+    let Some(x) = unchecked::small(x) else {
+        return Ok(None);
+    };
+    let kernel = crate::standard::standard_panel;
+    unchecked::into_new_rows::<K, _>(py, &x, kernel).transpose()
 }
 
 /// Size of the pool used for `threads` (0 = the default pool, sized by FERROQUANT_MAX_THREADS).
@@ -444,6 +493,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(returns, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(standard, m)?)?;
+    m.add_function(wrap_pyfunction!(standard_into, m)?)?;
+    m.add_function(wrap_pyfunction!(standard_new, m)?)?;
     m.add_function(wrap_pyfunction!(thread_pool_size, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;

@@ -6,10 +6,34 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Work below this many cells runs on the calling thread with the GIL held: handing it to the
 /// pool would cost more than computing it.
 const INLINE_MAX_CELLS: usize = 1 << 15;
+
+/// Calls of ours running with the GIL released (their array borrows live on while other threads
+/// hold the GIL). Changed only with the GIL held, so a thread that holds the GIL and reads 0 knows
+/// that no such call is in flight: see [`crate::python::unchecked`].
+static DETACHED: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether some call of ours runs with the GIL released (see [`DETACHED`]); call with the GIL held.
+pub fn any_detached() -> bool {
+    DETACHED.load(Ordering::Acquire) != 0
+}
+
+/// `f` with the GIL released, counted in [`DETACHED`] until the GIL is back.
+fn detach<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T {
+    struct Count;
+    impl Drop for Count {
+        fn drop(&mut self) {
+            DETACHED.fetch_sub(1, Ordering::Release);
+        }
+    }
+    DETACHED.fetch_add(1, Ordering::AcqRel);
+    let _count = Count;
+    py.detach(f)
+}
 
 /// Whether work of `cells` cells runs on the calling thread (see [`compute`]).
 pub fn inline(cells: usize) -> bool {
@@ -27,13 +51,15 @@ where
     let outcome = if inline(cells) {
         guarded()
     } else {
-        py.detach(move || crate::pool::install(threads, guarded).and_then(|r| r))
+        detach(py, move || {
+            crate::pool::install(threads, guarded).and_then(|r| r)
+        })
     };
     outcome.map_err(|e| to_pyerr(py, &e))
 }
 
 /// `f` with a panic turned into [`Error::Internal`].
-fn guard<T, F>(f: F) -> impl FnOnce() -> Result<T, Error> + Send
+pub fn guard<T, F>(f: F) -> impl FnOnce() -> Result<T, Error> + Send
 where
     T: Send,
     F: FnOnce() -> Result<T, Error> + Send,
@@ -57,7 +83,7 @@ where
     let outcome = if inline(cells) {
         guarded()
     } else {
-        py.detach(guarded)
+        detach(py, guarded)
     };
     outcome.map_err(|e| to_pyerr(py, &e))
 }

@@ -7,9 +7,12 @@
 use super::avx::{Avx, Staging};
 use super::paths::LanePath;
 #[cfg(target_arch = "x86_64")]
-use super::scalar::{FinishAvx, Scalar};
+use super::scalar::FinishAvx;
+use super::scalar::{FinishEach, Scalar};
 use super::state::Series;
 use super::{standard, LANES, LONG, OUTPUTS};
+#[cfg(target_arch = "x86_64")]
+use crate::window::{Lane, F4};
 
 /// First NaN of `x` at or after `from` (`x.len()` if none).
 fn next_nan(x: &[f64], from: usize) -> usize {
@@ -191,6 +194,82 @@ pub(super) fn run4(rows: &[&[f64]], out: &mut [&mut [f64]], stream: bool) {
     for (i, x) in rows.iter().enumerate() {
         standard(x, &mut out[i * OUTPUTS..(i + 1) * OUTPUTS]);
     }
+}
+
+/// Whether every value of `x` is finite (neither NaN nor infinite), so that a clean series skips
+/// the NaN scans of [`advance`] and the panel's infinity check.
+fn all_finite(x: &[f64]) -> bool {
+    x.iter().all(|v| v.is_finite())
+}
+
+/// [`all_finite`] four values per instruction: `v * 0` is ±0 for a finite `v` and NaN for NaN or an
+/// infinity, so sums of them stay 0 exactly when every value is finite (no branch per value).
+///
+/// # Safety
+/// AVX must be available (the invariant of [`F4`]).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn all_finite_avx(x: &[f64]) -> bool {
+    let zero = F4::splat(0.0);
+    let (mut a, mut b) = (zero, zero);
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        // SAFETY: `c` holds 8 values.
+        let (p, q) = unsafe { (F4::load(c.as_ptr()), F4::load(c.as_ptr().add(4))) };
+        a = a + p * zero;
+        b = b + q * zero;
+    }
+    F4::all((a + b).eq_(zero)) && chunks.remainder().iter().all(|v| v.is_finite())
+}
+
+/// One series without NaN: the warm-up path over its first `LONG` bars, the fast path after them
+/// (what [`advance`] picks for such a series, without its scans).
+#[inline(always)]
+fn run_clean<P: LanePath>(path: &mut P, x: &[f64], out: &mut [&mut [f64]]) {
+    debug_assert_eq!(P::LANES, 1);
+    let rows = [x];
+    let mut s = Series::default();
+    let series = std::slice::from_mut(&mut s);
+    let warm = x.len().min(LONG);
+    if warm > 0 {
+        path.warm_run(series, &rows, out, 0, warm);
+    }
+    if x.len() > LONG {
+        path.fast_run(series, &rows, out, LONG, x.len());
+    }
+}
+
+/// The standard set of one series whose values are all finite (returns false, writing nothing,
+/// if one is not): the per-call path of a single stock.
+pub(super) fn standard_finite(x: &[f64], out: &mut [&mut [f64]]) -> bool {
+    assert!(out.len() == OUTPUTS && out.iter().all(|r| r.len() == x.len()));
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 (hence AVX, the invariant of `F4`) is available, as just checked.
+            return unsafe { run1_finite_avx2(x, out) };
+        }
+    }
+    if !all_finite(x) {
+        return false;
+    }
+    run_clean(&mut Scalar::<FinishEach>::new(), x, out);
+    true
+}
+
+/// [`standard_finite`], compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run1_finite_avx2(x: &[f64], out: &mut [&mut [f64]]) -> bool {
+    // SAFETY: AVX2 implies AVX.
+    if !unsafe { all_finite_avx(x) } {
+        return false;
+    }
+    run_clean(&mut Scalar::<FinishAvx>::new(), x, out);
+    true
 }
 
 /// One series, compiled for AVX2 (its outputs finished four bars at a time).

@@ -48,7 +48,7 @@ use crate::error::Result;
 use crate::panel::{for_each_block, Input, Output};
 #[cfg(target_arch = "x86_64")]
 use driver::run1_avx2;
-use driver::{advance, run4};
+use driver::{advance, run4, standard_finite};
 use scalar::{FinishEach, Scalar};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use state::Fast;
@@ -105,6 +105,18 @@ pub fn standard_panel(
     out: [Output<'_>; OUTPUTS],
 ) -> Result<()> {
     let mut out = out;
+    if n_assets == 1 && x.len() == n_bars {
+        // One stock per call: no blocks, no row vectors, one scan for NaN and infinities (the
+        // general path below handles and reports them).
+        if let [Output::F64(a), Output::F64(b), Output::F64(c), Output::F64(d), Output::F64(e), Output::F64(f)] =
+            &mut out
+        {
+            let mut rows: [&mut [f64]; OUTPUTS] = [a, b, c, d, e, f].map(|r| &mut **r);
+            if rows.iter().all(|r| r.len() == n_bars) && standard_finite(x, &mut rows) {
+                return Ok(());
+            }
+        }
+    }
     // float32 outputs go through small float64 scratch rows, converted at once: keep those cached.
     let stream = n_assets.saturating_mul(n_bars).saturating_mul(OUTPUTS * 8) >= STREAM_MIN_BYTES
         && out.iter().all(|o| matches!(o, Output::F64(_)));

@@ -124,12 +124,13 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let win = unsafe { &*self.bars.as_ptr().add(t - LONG).cast::<[f64; LONG + 1]>() };
         let inv20 = 1.0 / SHORT as f64;
         let (x_in, x20, x50, x14) = (win[LONG], win[LONG - SHORT], win[0], win[LONG - RSI]);
-        let (y_in, y14) = (win[LONG - 1], win[LONG - RSI - 1]);
         // Gain and loss of the change entering (lanes 0, 1) and of the one leaving (lanes 2, 3)
-        // in one vector: `changes` on each half.
-        let g = changes(
-            F4::from_array([x_in, x_in, x14, x14]) - F4::from_array([y_in, y_in, y14, y14]),
-        );
+        // in one vector, from two loads of adjacent closes: see `changes_of_pairs`.
+        // SAFETY: `win` holds `LONG + 1` closes, so both pairs are in bounds; AVX is available
+        // (the invariant of the `F4` lanes held here).
+        let g = changes_of_pairs(unsafe {
+            F4::load_halves(win.as_ptr().add(LONG - 1), win.as_ptr().add(LONG - RSI - 1))
+        });
         let v_in = F4::splat(x_in).blend_low2(g.swap_halves());
         let v_out = F4::from_array([x20, x50, x14, x14]).blend_low2(g);
 
@@ -141,7 +142,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let (bb_ok, mut m2) = self.bb.slide_valid_m2(x_in, x20, inv20);
 
         let flat = self.run.ge(F4::from_array(N));
-        let flat20 = flat.lanes()[0];
+        let flat20 = flat.bits() & 1 != 0;
         let sums_ok = F4::all(self.sums.within());
         if !(sums_ok && (bb_ok || flat20)) {
             let win = [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]];
@@ -167,12 +168,14 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let (p, r) = (s.s1.blend_low2(s.anchor), s.anchor.blend_low2(s.s1));
         let mut v = p * q + r;
         // Flat windows are rare: a branch (well predicted) is cheaper than the select and the
-        // multiply every bar.
-        if flat.lanes() != [false; 4] {
+        // multiply every bar. The test reads the mask's bits at once (a test of `lanes()` as an
+        // array of booleans compiled to a chain of shifts).
+        let bits = flat.bits();
+        if bits != 0 {
             v = F4::select(flat, self.last * flat_by, v);
         }
         let v = v.to_array();
-        let m2 = Sum2::clamp_m2(flat.lanes()[0], m2);
+        let m2 = Sum2::clamp_m2(bits & 1 != 0, m2);
         [v[0], v[1], m2, v[2], v[3]]
     }
 
@@ -222,7 +225,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         let bb_ok = self.bb.update(x_in - kb, bb_out, inv20);
 
         let flat = self.run.ge(F4::from_array(lanes.n));
-        let flat20 = flat.lanes()[0];
+        let flat20 = flat.bits() & 1 != 0;
         let sums_ok = F4::all(self.sums.within());
         if !(sums_ok && (bb_ok || flat20)) {
             let win = [&xs[t + 1 - c.c20..], xs, &xs[t - c.c14..]];
@@ -248,12 +251,14 @@ fn with_changes(x: F4, y: F4) -> F4 {
     x.blend_low2(d.max_(F4::splat(0.0)))
 }
 
-/// The gain and the loss of the changes `d` in lanes 0 and 2, 1 and 3 (`d` repeated in pairs),
-/// bit for bit as in [`with_changes`].
+/// The gain and the loss of the changes `d = x - y` of the pairs `[y0, x0, y1, x1]`, in lanes 0
+/// and 1 and lanes 2 and 3, bit for bit as in [`with_changes`]: `y - x` is exactly `-d`
+/// (rounding to nearest is symmetric) except that both are +0 where `x = y`, which `max` makes +0
+/// either way. Two loads and one shuffle replace the broadcasts and blends that building
+/// `[x0, x0, x1, x1]` and `[y0, y0, y1, y1]` took (3 instructions per bar).
 #[inline(always)]
-fn changes(d: F4) -> F4 {
-    d.flip_signs(F4::from_array([0.0, -0.0, 0.0, -0.0]))
-        .max_(F4::splat(0.0))
+fn changes_of_pairs(pairs: F4) -> F4 {
+    (pairs.swap_pairs() - pairs).max_(F4::splat(0.0))
 }
 
 /// The rounding fallback on the unpacked state (`bb_ok`: whether the variance sums pass; `win`

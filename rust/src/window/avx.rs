@@ -136,6 +136,14 @@ impl M4 {
         M4(unsafe { _mm256_castsi256_pd(_mm256_setr_epi64x(l(b[0]), l(b[1]), l(b[2]), l(b[3]))) })
     }
 
+    /// The lanes as the bits of an integer (bit `i` set where lane `i` is): a test of several
+    /// lanes in one integer operation.
+    #[inline(always)]
+    pub(crate) fn bits(self) -> i32 {
+        // SAFETY: AVX is available (type invariant).
+        unsafe { _mm256_movemask_pd(self.0) }
+    }
+
     /// The lanes as booleans.
     #[inline(always)]
     pub(crate) fn lanes(self) -> [bool; 4] {
@@ -188,6 +196,22 @@ impl F4 {
     #[inline(always)]
     pub(crate) unsafe fn load(p: *const f64) -> Self {
         F4(_mm256_loadu_pd(p))
+    }
+
+    /// Loads `lo[0..2]` into lanes 0 and 1 and `hi[0..2]` into lanes 2 and 3.
+    ///
+    /// # Safety
+    /// AVX is available and `lo` and `hi` each point to two readable values.
+    #[inline(always)]
+    pub(crate) unsafe fn load_halves(lo: *const f64, hi: *const f64) -> Self {
+        F4(_mm256_loadu2_m128d(hi, lo))
+    }
+
+    /// Lanes 1, 0, 3, 2 of `self` (the two lanes of each half swapped).
+    #[inline(always)]
+    pub(crate) fn swap_pairs(self) -> F4 {
+        // SAFETY: AVX is available (type invariant).
+        F4(unsafe { _mm256_permute_pd::<0b0101>(self.0) })
     }
 
     /// Stores into `p[0..4]`.
