@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ferroquant import indicators as _rust
@@ -137,6 +137,13 @@ def _compare(name: str, data: HLC, same_nan_close: Callable[..., None]) -> None:
     ours, theirs = ours_fn(data), theirs_fn(data)
     assert len(ours) == len(theirs)
     for k, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        if name.startswith("STDDEV"):
+            # TA-Lib forms the variance as E[x²] - E[x]², whose rounding error is a few ulps of
+            # x²: large next to the variance of a near-flat window (e.g. σ = 4e-9 at prices of
+            # 1e-4). Compare variances, with that absolute budget on top of RTOL.
+            budget = 16 * np.finfo(np.float64).eps * float(np.nanmax(data[2] ** 2, initial=0.0))
+            same_nan_close(a**2, b**2, rtol=RTOL, atol=budget, what=f"{name}[{k}] squared")
+            continue
         # Oscillators cross 0, MACD crosses 0: allow 1e-9 of the output's own scale there.
         atol = RTOL * float(np.nanmax(np.abs(b), initial=0.0)) * 1e-3
         same_nan_close(a, b, rtol=RTOL, atol=atol, what=f"{name}[{k}]")
@@ -179,6 +186,7 @@ def test_wheel_row_by_row_on_a_panel(name: str, same_nan_close: Callable[..., No
     level=st.sampled_from([1e-4, 1.0, 250.0, 1e5]),
     name=st.sampled_from(sorted(CASES)),
 )
+@example(seed=110, n_bars=92, level=1e-4, name="STDDEV2")  # TA-Lib's cancellation, see _compare
 def test_wheel_property(
     seed: int, n_bars: int, level: float, name: str, same_nan_close: Callable[..., None]
 ) -> None:
