@@ -1,5 +1,7 @@
-//! Sorting a cross-section by value: `(key, index)` pairs with an LSD radix sort, so that ties
-//! keep index order and the result is the same for any thread count.
+//! Sorting a cross-section by value, ties by index, so that the result is the same for any thread
+//! count: an LSD radix sort on the high 32 bits of the order key packed with the index in one
+//! `u64` (half the bytes and passes of sorting `(u64, u32)` pairs), then runs that share those
+//! bits (rare but for exact ties) are ordered by the full key.
 
 /// A `u64` whose unsigned order is `f64::total_cmp`'s order (one integer compare per step).
 #[inline]
@@ -12,50 +14,73 @@ pub fn sort_key(x: f64) -> u64 {
     }
 }
 
-/// Fills `order` with `items` (ascending indices) sorted ascending by `value`, ties by index.
+/// Fills `order` with `items` (ascending indices) sorted ascending by `value` in
+/// `f64::total_cmp` order, ties by index.
 pub fn sort_by_value(
     items: impl Iterator<Item = u32>,
     value: impl Fn(u32) -> f64,
-    keys: &mut Vec<(u64, u32)>,
-    tmp: &mut Vec<(u64, u32)>,
+    keys: &mut Vec<u64>,
+    tmp: &mut Vec<u64>,
     order: &mut Vec<u32>,
 ) {
     keys.clear();
-    keys.extend(items.map(|k| (sort_key(value(k)), k)));
-    radix_sort(keys, tmp);
+    keys.extend(items.map(|k| (sort_key(value(k)) & !0xffff_ffff) | u64::from(k)));
+    radix_sort_high(keys, tmp);
     order.clear();
-    order.extend(keys.iter().map(|&(_, k)| k));
+    order.extend(keys.iter().map(|&p| p as u32));
+    let n = keys.len();
+    let mut i = 0;
+    while i < n {
+        let hi = keys[i] >> 32;
+        let mut j = i + 1;
+        while j < n && keys[j] >> 32 == hi {
+            j += 1;
+        }
+        // Within a run the indices ascend, so the run is done when the full keys do not descend.
+        let run = &mut order[i..j];
+        if run.len() > 1
+            && run
+                .windows(2)
+                .any(|w| sort_key(value(w[0])) > sort_key(value(w[1])))
+        {
+            run.sort_unstable_by_key(|&k| (sort_key(value(k)), k));
+        }
+        i = j;
+    }
 }
 
-/// Sorts `(key, index)` pairs given in ascending index order by key, ties by index: a stable LSD
-/// radix sort on bytes, skipping the bytes all keys share (the same order as `sort_unstable`).
-pub fn radix_sort(keys: &mut Vec<(u64, u32)>, tmp: &mut Vec<(u64, u32)>) {
+/// Sorts packed `key << 32 | index` values, given in ascending index order, by key (stable, so
+/// ties stay in index order: the same order as `sort_unstable`). Bytes that every key shares are
+/// skipped.
+fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     let n = keys.len();
     if n < 64 {
         keys.sort_unstable();
         return;
     }
-    let mut hist = [[0usize; 256]; 8];
-    for &(k, _) in keys.iter() {
+    let mut hist = [[0u32; 256]; 4];
+    for &k in keys.iter() {
+        let hi = (k >> 32) as u32;
         for (b, h) in hist.iter_mut().enumerate() {
-            h[((k >> (8 * b)) & 0xff) as usize] += 1;
+            h[((hi >> (8 * b)) & 0xff) as usize] += 1;
         }
     }
     tmp.clear();
-    tmp.resize(n, (0, 0));
+    tmp.resize(n, 0);
     for (b, h) in hist.iter().enumerate() {
-        if h.contains(&n) {
+        if h.iter().any(|&c| c as usize == n) {
             continue; // every key has the same byte here
         }
-        let mut offset = [0usize; 256];
+        let mut offset = [0u32; 256];
         let mut sum = 0;
         for (o, &c) in offset.iter_mut().zip(h.iter()) {
             *o = sum;
             sum += c;
         }
-        for &(k, i) in keys.iter() {
-            let d = ((k >> (8 * b)) & 0xff) as usize;
-            tmp[offset[d]] = (k, i);
+        let shift = 32 + 8 * b;
+        for &k in keys.iter() {
+            let d = ((k >> shift) & 0xff) as usize;
+            tmp[offset[d] as usize] = k;
             offset[d] += 1;
         }
         std::mem::swap(keys, tmp);
@@ -67,23 +92,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn radix_sort_equals_sort_unstable() {
+    fn sort_by_value_is_total_order_then_index() {
         let mut state = 12345u64;
         for n in [0usize, 5, 63, 64, 500, 3000] {
-            let mut keys: Vec<(u64, u32)> = (0..n as u32)
+            let values: Vec<f64> = (0..n as u32)
                 .map(|i| {
                     state = state
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
                     let v = ((state >> 33) % 97) as f64 - 40.0 + if i % 3 == 0 { 0.5 } else { 0.0 };
-                    (sort_key(if i % 7 == 0 { -0.0 } else { v }), i)
+                    // Values that share the high 32 key bits but differ below them.
+                    let v = if i % 5 == 0 {
+                        v + 1e-12 * f64::from(i % 4)
+                    } else {
+                        v
+                    };
+                    if i % 7 == 0 {
+                        -0.0
+                    } else {
+                        v
+                    }
                 })
                 .collect();
-            let mut expected = keys.clone();
-            expected.sort_unstable();
-            let mut tmp = Vec::new();
-            radix_sort(&mut keys, &mut tmp);
-            assert_eq!(keys, expected);
+            let mut expected: Vec<u32> = (0..n as u32).collect();
+            expected.sort_by(|&a, &b| {
+                values[a as usize]
+                    .total_cmp(&values[b as usize])
+                    .then(a.cmp(&b))
+            });
+            let (mut keys, mut tmp, mut order) = (Vec::new(), Vec::new(), Vec::new());
+            sort_by_value(
+                0..n as u32,
+                |k| values[k as usize],
+                &mut keys,
+                &mut tmp,
+                &mut order,
+            );
+            assert_eq!(order, expected);
         }
     }
 }

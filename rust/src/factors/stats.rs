@@ -21,22 +21,63 @@ pub fn average_ranks(order: &[u32], value: impl Fn(u32) -> f64, mut write: impl 
     }
 }
 
-/// Pearson correlation of the pairs `(x(k), y(k))` for `k` in `items`, two-pass in item order.
-/// NaN for fewer than two pairs or a constant side; clipped to `[-1, 1]`.
-pub fn pearson(items: &[u32], x: impl Fn(u32) -> f64, y: impl Fn(u32) -> f64) -> f64 {
-    let n = items.len();
-    if n < 2 {
+/// Ranks of `sorted` (ascending) into `out`, ties averaged as in [`average_ranks`].
+pub fn sorted_ranks(sorted: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    let n = sorted.len();
+    let mut i = 0;
+    while i < n {
+        let mut j = i + 1;
+        while j < n && sorted[j] == sorted[i] {
+            j += 1;
+        }
+        out.resize(j, 0.5 * (i + j + 1) as f64);
+        i = j;
+    }
+}
+
+/// Sum of `x - shift` in four interleaved lanes: a fixed order (so the same result on any
+/// thread), without the latency chain of one running sum.
+#[inline]
+pub fn sum_lanes(x: &[f64], shift: f64) -> f64 {
+    let mut acc = [0.0; 4];
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v - shift;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in chunks.remainder() {
+        s += v - shift;
+    }
+    s
+}
+
+/// Pearson correlation of `x` and `y` (same length), two-pass with the sums in four lanes.
+/// NaN for fewer than two pairs or a constant side; clipped to `[-1, 1]`. On ranks (multiples of
+/// 1/2 below 2^23) every sum is exact, so the result does not depend on the summation order.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    if n < 2 || x.iter().all(|&v| v == x[0]) || y.iter().all(|&v| v == y[0]) {
         return f64::NAN;
     }
-    let (mut sx, mut sy) = (0.0, 0.0);
-    for &k in items {
-        sx += x(k);
-        sy += y(k);
+    let (mx, my) = (sum_lanes(x, 0.0) / n as f64, sum_lanes(y, 0.0) / n as f64);
+    let (mut sxy, mut sxx, mut syy) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+    let (mut cx, mut cy) = (x.chunks_exact(4), y.chunks_exact(4));
+    for (a, b) in (&mut cx).zip(&mut cy) {
+        for l in 0..4 {
+            let (dx, dy) = (a[l] - mx, b[l] - my);
+            sxy[l] += dx * dy;
+            sxx[l] += dx * dx;
+            syy[l] += dy * dy;
+        }
     }
-    let (mx, my) = (sx / n as f64, sy / n as f64);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for &k in items {
-        let (dx, dy) = (x(k) - mx, y(k) - my);
+    let fold = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+    let (mut sxy, mut sxx, mut syy) = (fold(sxy), fold(sxx), fold(syy));
+    for (a, b) in cx.remainder().iter().zip(cy.remainder()) {
+        let (dx, dy) = (a - mx, b - my);
         sxy += dx * dy;
         sxx += dx * dx;
         syy += dy * dy;
@@ -93,11 +134,16 @@ mod tests {
 
     #[test]
     fn pearson_handles_degenerate_inputs() {
-        let x = [1.0, 2.0, 3.0];
-        let items = [0u32, 1, 2];
-        assert!((pearson(&items, |k| x[k as usize], |k| -x[k as usize]) + 1.0).abs() < 1e-15);
-        assert!(pearson(&items, |k| x[k as usize], |_| 1.0).is_nan());
-        assert!(pearson(&items[..1], |k| x[k as usize], |k| x[k as usize]).is_nan());
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let y: Vec<f64> = x.iter().map(|v| -v).collect();
+        assert!((pearson(&x, &y) + 1.0).abs() < 1e-15);
+        assert!(pearson(&x, &[1.0; 6]).is_nan());
+        assert!(pearson(&[0.1; 3], &x[..3]).is_nan());
+        assert!(pearson(&x[..1], &x[..1]).is_nan());
+        assert!((sum_lanes(&x, 1.0) - 15.0).abs() < 1e-15);
+        let mut r = Vec::new();
+        sorted_ranks(&[1.0, 2.0, 2.0, 3.0, 3.0, 3.0], &mut r);
+        assert_eq!(r, [1.0, 2.5, 2.5, 5.0, 5.0, 5.0]);
     }
 
     #[test]
