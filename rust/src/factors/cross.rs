@@ -8,7 +8,11 @@
 //! `max(lag)` dates before its range). Each date is reduced by one thread in a fixed order, so
 //! results do not depend on the thread count or the split.
 
-use super::date::{horizon_stats, lag_stats, rank_date, sort_items, HorizonOut, Scratch};
+use super::date::{
+    horizon_stats, lag_stats, rank_date, sort_returns, DateState, HorizonOut, Scratch,
+    SortedReturns,
+};
+use super::stats::RankSet;
 use crate::error::{check_at_least, Error, Result};
 use crate::panel::first_infinite;
 use rayon::prelude::*;
@@ -259,16 +263,21 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// Per-factor state of the last `len` dates (ranks, labels, names per label, labelled or not).
+/// Per-factor state of the last `len` dates (ranks, labels, names per label, labelled or not,
+/// which names are ranked, their count and sum of squared doubled ranks).
 struct Ring {
     len: usize,
     n: usize,
     nf: usize,
     q: usize,
+    words: usize,
     ranks: Vec<f32>,
     labels: Vec<u8>,
     bucket: Vec<u32>,
     labelled: Vec<bool>,
+    mask: Vec<u64>,
+    count: Vec<f64>,
+    sum_sq: Vec<f64>,
 }
 
 impl Ring {
@@ -278,10 +287,24 @@ impl Ring {
             n,
             nf,
             q,
+            words: n.div_ceil(64),
             ranks: vec![0.0; len * nf * n],
             labels: vec![0; len * nf * n],
             bucket: vec![0; len * nf * q],
             labelled: vec![false; len * nf],
+            mask: vec![0; len * nf * n.div_ceil(64)],
+            count: vec![0.0; len * nf],
+            sum_sq: vec![0.0; len * nf],
+        }
+    }
+
+    fn rank_set(&self, date: usize, k: usize) -> RankSet<'_> {
+        let c = self.cell(date, k);
+        RankSet {
+            ranks: self.ranks(date, k),
+            mask: &self.mask[c * self.words..][..self.words],
+            count: self.count[c],
+            sum_sq: self.sum_sq[c],
         }
     }
 
@@ -327,7 +350,7 @@ fn run_range(
     let mut f_cols = vec![0.0; BLOCK * nf * n];
     let mut r_cols = vec![0.0; BLOCK * nh * n];
     let mut complete = vec![true; n];
-    let mut r_order: Vec<Vec<u32>> = vec![Vec::new(); nh];
+    let mut returns: Vec<SortedReturns> = (0..nh).map(|_| SortedReturns::default()).collect();
     let mut s = Scratch::default();
     let mut row = [0.0; BLOCK];
     let mut d0 = a.saturating_sub(max_lag);
@@ -345,14 +368,8 @@ fn run_range(
             let active = d >= a;
             if active {
                 // Each horizon's returns sorted once for all factors.
-                for (h, order) in r_order.iter_mut().enumerate() {
-                    let r = &rs[h * n..][..n];
-                    sort_items(
-                        (0..n as u32).filter(|&i| r[i as usize].is_finite()),
-                        r,
-                        &mut s,
-                        order,
-                    );
+                for (h, sorted) in returns.iter_mut().enumerate() {
+                    sort_returns(&rs[h * n..][..n], &mut s, sorted);
                 }
             }
             for k in 0..nf {
@@ -366,8 +383,11 @@ fn run_range(
                     &mut ring.ranks[c * n..][..n],
                     &mut ring.labels[c * n..][..n],
                     &mut ring.bucket[c * q..][..q],
+                    &mut ring.mask[c * ring.words..][..ring.words],
                 );
                 ring.labelled[c] = info.labelled;
+                ring.count[c] = info.n_ranked as f64;
+                ring.sum_sq[c] = info.sum_sq;
                 if !active {
                     continue;
                 }
@@ -388,7 +408,12 @@ fn run_range(
                 } else {
                     0.0
                 };
-                let (ranks, labels) = (ring.ranks(d, k), ring.labels(d, k));
+                let now = DateState {
+                    ranks: ring.ranks(d, k),
+                    labels: ring.labels(d, k),
+                    bucket: ring.bucket(d, k),
+                    info: &info,
+                };
                 for (h, counts) in counts.chunks_mut(N_COUNTS).enumerate() {
                     let out = HorizonOut {
                         counts,
@@ -396,7 +421,7 @@ fn run_range(
                         qret: &mut *qret,
                     };
                     let r = &rs[h * n..][..n];
-                    horizon_stats(f, r, &r_order[h], ranks, labels, &info, lay, h, &mut s, out);
+                    horizon_stats(f, r, &returns[h], &now, lay, h, &mut s, out);
                 }
                 for (l, &lag) in lay.lags.iter().enumerate() {
                     let slot = &mut turnover[l * q..][..q];
@@ -407,13 +432,11 @@ fn run_range(
                     }
                     let then = d - lag;
                     lag_stats(
-                        ranks,
-                        ring.ranks(then, k),
-                        labels,
+                        &now,
+                        &ring.rank_set(d, k),
+                        &ring.rank_set(then, k),
                         ring.labels(then, k),
-                        ring.bucket(d, k),
                         ring.labelled[ring.cell(then, k)],
-                        &mut s,
                         slot,
                         &mut autocorr[l],
                     );
@@ -443,16 +466,40 @@ fn run_range(
     records
 }
 
+/// Rows ahead whose block is prefetched while gathering (rows are `t_all` values apart, too far
+/// for the hardware prefetcher).
+const PREFETCH_ROWS: usize = 8;
+
 /// Columns `d0..d1` of the `m` panels `(n, t_all)` in `block` as date-major cross-sections
 /// `(date, panel, asset)`.
 fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize, cols: &mut [f64]) {
-    for (k, panel) in block.chunks(n * t_all).take(m).enumerate() {
-        for (i, values) in panel.chunks(t_all).enumerate() {
-            for (d, &v) in values[d0..d1].iter().enumerate() {
-                cols[(d * m + k) * n + i] = v;
-            }
+    let rows = m * n;
+    for (row, values) in block.chunks(t_all).take(rows).enumerate() {
+        if let Some(ahead) = block.get((row + PREFETCH_ROWS) * t_all + d0..) {
+            prefetch(ahead);
+        }
+        let (k, i) = (row / n, row % n);
+        for (d, &v) in values[d0..d1].iter().enumerate() {
+            cols[(d * m + k) * n + i] = v;
         }
     }
+}
+
+/// Asks for the first two cache lines of `x`.
+#[inline(always)]
+fn prefetch(x: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = x.as_ptr().cast::<i8>();
+        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 #[cfg(test)]

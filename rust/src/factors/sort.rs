@@ -15,19 +15,28 @@ pub fn sort_key(x: f64) -> u64 {
 }
 
 /// Fills `order` with `items` (ascending indices) sorted ascending by `value` in
-/// `f64::total_cmp` order, ties by index.
+/// `f64::total_cmp` order, ties by index, and `sorted` with their values.
 pub fn sort_by_value(
     items: impl Iterator<Item = u32>,
     value: impl Fn(u32) -> f64,
     keys: &mut Vec<u64>,
     tmp: &mut Vec<u64>,
     order: &mut Vec<u32>,
+    sorted: &mut Vec<f64>,
 ) {
     keys.clear();
     keys.extend(items.map(|k| (sort_key(value(k)) & !0xffff_ffff) | u64::from(k)));
     radix_sort_high(keys, tmp);
     order.clear();
     order.extend(keys.iter().map(|&p| p as u32));
+    sorted.clear();
+    sorted.extend(order.iter().map(|&k| value(k)));
+    // Only names sharing the high key bits (same sign) can be out of order, and then their values
+    // descend: one branch-free scan finds whether any run needs its full keys.
+    let descents = sorted.windows(2).any(|w| w[1] < w[0]);
+    if !descents {
+        return;
+    }
     let n = keys.len();
     let mut i = 0;
     while i < n {
@@ -36,14 +45,11 @@ pub fn sort_by_value(
         while j < n && keys[j] >> 32 == hi {
             j += 1;
         }
-        // Within a run the indices ascend, so the run is done when the full keys do not descend.
-        let run = &mut order[i..j];
-        if run.len() > 1
-            && run
-                .windows(2)
-                .any(|w| sort_key(value(w[0])) > sort_key(value(w[1])))
-        {
-            run.sort_unstable_by_key(|&k| (sort_key(value(k)), k));
+        if sorted[i..j].windows(2).any(|w| w[1] < w[0]) {
+            order[i..j].sort_unstable_by_key(|&k| (sort_key(value(k)), k));
+            for (v, &k) in sorted[i..j].iter_mut().zip(&order[i..j]) {
+                *v = value(k);
+            }
         }
         i = j;
     }
@@ -120,15 +126,19 @@ mod tests {
                     .total_cmp(&values[b as usize])
                     .then(a.cmp(&b))
             });
-            let (mut keys, mut tmp, mut order) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut keys, mut tmp, mut order, mut sorted) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             sort_by_value(
                 0..n as u32,
                 |k| values[k as usize],
                 &mut keys,
                 &mut tmp,
                 &mut order,
+                &mut sorted,
             );
             assert_eq!(order, expected);
+            let by_order: Vec<f64> = order.iter().map(|&k| values[k as usize]).collect();
+            assert_eq!(sorted, by_order);
         }
     }
 }
