@@ -18,7 +18,7 @@ use crate::panel::first_infinite;
 use rayon::prelude::*;
 
 /// Dates gathered at a time: 16 values = two cache lines of each row.
-const BLOCK: usize = 16;
+const BLOCK: usize = 32;
 
 /// Ranges per thread: a little balancing on a shared machine, for a few warm-up dates each.
 const RANGES_PER_THREAD: usize = 2;
@@ -496,6 +496,8 @@ fn prefetch(x: &[f64]) {
         unsafe {
             _mm_prefetch::<_MM_HINT_T0>(p);
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(128));
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(192));
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -26,6 +26,7 @@ pub fn sort_by_value(
 ) {
     keys.clear();
     keys.extend(items.map(|k| (sort_key(value(k)) & !0xffff_ffff) | u64::from(k)));
+    let n = keys.len();
     radix_sort_high(keys, tmp);
     order.clear();
     order.extend(keys.iter().map(|&p| p as u32));
@@ -37,7 +38,6 @@ pub fn sort_by_value(
     if !descents {
         return;
     }
-    let n = keys.len();
     let mut i = 0;
     while i < n {
         let hi = keys[i] >> 32;
@@ -55,39 +55,45 @@ pub fn sort_by_value(
     }
 }
 
+/// Digits of the 32-bit key: three passes (bit offset, width) instead of four bytes.
+const DIGITS: [(u32, u32); 3] = [(0, 11), (11, 11), (22, 10)];
+
 /// Sorts packed `key << 32 | index` values, given in ascending index order, by key (stable, so
-/// ties stay in index order: the same order as `sort_unstable`). Bytes that every key shares are
-/// skipped.
+/// ties stay in index order: the same order as `sort_unstable`). Digits that every key shares
+/// are skipped.
 fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     let n = keys.len();
     if n < 64 {
         keys.sort_unstable();
         return;
     }
-    let mut hist = [[0u32; 256]; 4];
+    let mut hist = [[0u32; 1 << 11]; 3];
     for &k in keys.iter() {
         let hi = (k >> 32) as u32;
-        for (b, h) in hist.iter_mut().enumerate() {
-            h[((hi >> (8 * b)) & 0xff) as usize] += 1;
+        for (h, &(shift, width)) in hist.iter_mut().zip(&DIGITS) {
+            h[((hi >> shift) & ((1 << width) - 1)) as usize] += 1;
         }
     }
     tmp.clear();
     tmp.resize(n, 0);
-    for (b, h) in hist.iter().enumerate() {
-        if h.iter().any(|&c| c as usize == n) {
-            continue; // every key has the same byte here
+    for (h, &(shift, width)) in hist.iter_mut().zip(&DIGITS) {
+        let h = &mut h[..1 << width];
+        let first = ((keys[0] >> (32 + shift)) & ((1 << width) - 1)) as usize;
+        if h[first] as usize == n {
+            continue; // every key has the same digit here
         }
-        let mut offset = [0u32; 256];
+        // Counts to starting offsets, in place.
         let mut sum = 0;
-        for (o, &c) in offset.iter_mut().zip(h.iter()) {
-            *o = sum;
-            sum += c;
+        for c in h.iter_mut() {
+            let count = *c;
+            *c = sum;
+            sum += count;
         }
-        let shift = 32 + 8 * b;
+        let mask = (1u64 << width) - 1;
         for &k in keys.iter() {
-            let d = ((k >> shift) & 0xff) as usize;
-            tmp[offset[d] as usize] = k;
-            offset[d] += 1;
+            let d = ((k >> (32 + shift)) & mask) as usize;
+            tmp[h[d] as usize] = k;
+            h[d] += 1;
         }
         std::mem::swap(keys, tmp);
     }
