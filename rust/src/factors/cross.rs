@@ -17,8 +17,9 @@ use crate::error::{check_at_least, Error, Result};
 use crate::panel::first_infinite;
 use rayon::prelude::*;
 
-/// Dates gathered at a time: 16 values = two cache lines of each row.
-const BLOCK: usize = 32;
+/// Dates gathered at a time: 16 values = two cache lines of each row; one factor's block
+/// (16 cross-sections) stays in cache while it is analysed.
+const BLOCK: usize = 16;
 
 /// Ranges per thread: a little balancing on a shared machine, for a few warm-up dates each.
 const RANGES_PER_THREAD: usize = 2;
@@ -347,37 +348,52 @@ fn run_range(
     let [s_dates, s_counts, s_ic, s_q, s_turn, _] = per;
     let mut records = vec![0.0; (b - a) * nf * rec];
     let mut ring = Ring::new((max_lag + 1).max(BLOCK), nf, n, q);
-    let mut f_cols = vec![0.0; BLOCK * nf * n];
+    let mut f_cols = vec![0.0; BLOCK * n];
     let mut r_cols = vec![0.0; BLOCK * nh * n];
-    let mut complete = vec![true; n];
-    let mut returns: Vec<SortedReturns> = (0..nh).map(|_| SortedReturns::default()).collect();
+    let mut complete = vec![true; BLOCK * n];
+    let mut returns: Vec<SortedReturns> =
+        (0..BLOCK * nh).map(|_| SortedReturns::default()).collect();
     let mut s = Scratch::default();
     let mut row = [0.0; BLOCK];
     let mut d0 = a.saturating_sub(max_lag);
     while d0 < b {
         let d1 = (d0 + BLOCK).min(b);
-        gather(factor, nf, n, t_all, d0, d1, &mut f_cols);
         gather(fwd, nh, n, t_all, d0, d1, &mut r_cols);
         for d in d0..d1 {
-            let rs = &r_cols[(d - d0) * nh * n..][..nh * n];
+            let j = d - d0;
+            let rs = &r_cols[j * nh * n..][..nh * n];
             if lay.common_universe {
-                for (i, c) in complete.iter_mut().enumerate() {
+                for (i, c) in complete[j * n..][..n].iter_mut().enumerate() {
                     *c = (0..nh).all(|h| rs[h * n + i].is_finite());
                 }
             }
-            let active = d >= a;
-            if active {
+            if d >= a {
                 // Each horizon's returns sorted once for all factors.
-                for (h, sorted) in returns.iter_mut().enumerate() {
+                for (h, sorted) in returns[j * nh..][..nh].iter_mut().enumerate() {
                     sort_returns(&rs[h * n..][..n], &mut s, sorted);
                 }
             }
-            for k in 0..nf {
-                let f = &f_cols[((d - d0) * nf + k) * n..][..n];
+        }
+        // A factor at a time, so that its block of cross-sections stays in cache.
+        for k in 0..nf {
+            gather(
+                &factor[k * n * t_all..][..n * t_all],
+                1,
+                n,
+                t_all,
+                d0,
+                d1,
+                &mut f_cols,
+            );
+            for d in d0..d1 {
+                let j = d - d0;
+                let (f, complete) = (&f_cols[j * n..][..n], &complete[j * n..][..n]);
+                let rs = &r_cols[j * nh * n..][..nh * n];
+                let active = d >= a;
                 let c = ring.cell(d, k);
                 let info = rank_date(
                     f,
-                    &complete,
+                    complete,
                     q,
                     &mut s,
                     &mut ring.ranks[c * n..][..n],
@@ -421,7 +437,7 @@ fn run_range(
                         qret: &mut *qret,
                     };
                     let r = &rs[h * n..][..n];
-                    horizon_stats(f, r, &returns[h], &now, lay, h, &mut s, out);
+                    horizon_stats(f, r, &returns[j * nh + h], &now, lay, h, &mut s, out);
                 }
                 for (l, &lag) in lay.lags.iter().enumerate() {
                     let slot = &mut turnover[l * q..][..q];
@@ -485,7 +501,7 @@ fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize,
     }
 }
 
-/// Asks for the first two cache lines of `x`.
+/// Asks for the cache lines of `x`'s first 16 values (three lines when not aligned).
 #[inline(always)]
 fn prefetch(x: &[f64]) {
     #[cfg(target_arch = "x86_64")]
@@ -497,7 +513,6 @@ fn prefetch(x: &[f64]) {
             _mm_prefetch::<_MM_HINT_T0>(p);
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
             _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(128));
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(192));
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
