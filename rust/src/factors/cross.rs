@@ -355,6 +355,11 @@ fn run_range(
         (0..BLOCK * nh).map(|_| SortedReturns::default()).collect();
     let mut s = Scratch::default();
     let mut row = [0.0; BLOCK];
+    let mut starts = [0usize; BLOCK];
+    // Label codes (0 = none) as output values.
+    let as_label: Vec<f64> = (0..=255u8)
+        .map(|c| if c == 0 { f64::NAN } else { f64::from(c) })
+        .collect();
     let mut d0 = a.saturating_sub(max_lag);
     while d0 < b {
         let d1 = (d0 + BLOCK).min(b);
@@ -463,14 +468,12 @@ fn run_range(
         let t0 = d0.max(a);
         if t0 < d1 {
             for k in 0..nf {
+                for (at, d) in starts.iter_mut().zip(t0..d1) {
+                    *at = ring.cell(d, k) * n;
+                }
                 for i in 0..n {
-                    for (d, v) in (t0..d1).zip(row.iter_mut()) {
-                        let label = ring.labels[ring.cell(d, k) * n + i];
-                        *v = if label == 0 {
-                            f64::NAN
-                        } else {
-                            f64::from(label)
-                        };
+                    for (v, &at) in row.iter_mut().zip(&starts[..d1 - t0]) {
+                        *v = as_label[usize::from(ring.labels[at + i])];
                     }
                     // SAFETY: this task is the only one writing dates a..b.
                     unsafe { out.write(k * n + i, t0, &row[..d1 - t0]) };

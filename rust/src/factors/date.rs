@@ -373,17 +373,8 @@ pub fn lag_stats(
     let q = now.bucket.len();
     if then_labelled {
         let mut same = [0u32; 256];
-        if q <= 8 {
-            // A few vectorised passes beat one pass of scattered increments.
-            for (b, c) in same.iter_mut().enumerate().skip(1).take(q) {
-                let b = b as u8;
-                *c = now
-                    .labels
-                    .iter()
-                    .zip(then_labels)
-                    .map(|(&a, &p)| u32::from((a == b) & (p == b)))
-                    .sum();
-            }
+        if q <= SMALL_Q {
+            same_labels_small(now.labels, then_labels, q, &mut same);
         } else {
             for (&a, &p) in now.labels.iter().zip(then_labels) {
                 same[usize::from(a)] += u32::from(a == p);
@@ -401,4 +392,35 @@ pub fn lag_stats(
         turnover.fill(f64::NAN);
     }
     *autocorr = rank_pair_correlation(now_set, then_set);
+}
+
+/// Quantile counts up to which [`same_labels_small`] is used.
+const SMALL_Q: usize = 8;
+
+/// `same[b]` = names labelled `b` (1..=q) on both dates, for `q <= SMALL_Q`: counted in byte
+/// lanes (flushed before they can overflow), which vectorises 16 names per step.
+fn same_labels_small(now: &[u8], then: &[u8], q: usize, same: &mut [u32; 256]) {
+    let mut acc = [[0u8; 16]; SMALL_Q];
+    let flush = |acc: &mut [[u8; 16]; SMALL_Q], same: &mut [u32; 256]| {
+        for (b, lanes) in acc.iter_mut().enumerate().take(q) {
+            same[b + 1] += lanes.iter().map(|&c| u32::from(c)).sum::<u32>();
+            *lanes = [0; 16];
+        }
+    };
+    let (mut cn, mut ct) = (now.chunks_exact(16), then.chunks_exact(16));
+    for (step, (a, p)) in (&mut cn).zip(&mut ct).enumerate() {
+        for (b, lanes) in acc.iter_mut().enumerate().take(q) {
+            let label = b as u8 + 1;
+            for l in 0..16 {
+                lanes[l] = lanes[l].wrapping_add(u8::from((a[l] == p[l]) & (a[l] == label)));
+            }
+        }
+        if step % 255 == 254 {
+            flush(&mut acc, same);
+        }
+    }
+    flush(&mut acc, same);
+    for (&a, &p) in cn.remainder().iter().zip(ct.remainder()) {
+        same[usize::from(a)] += u32::from(a == p);
+    }
 }
