@@ -57,8 +57,8 @@ pub struct SortedReturns {
 /// Sorts the names with a finite return `r` into `out`.
 pub fn sort_returns(r: &[f64], s: &mut Scratch, out: &mut SortedReturns) {
     sort_by_value(
-        (0..r.len() as u32).filter(|&i| r[i as usize].is_finite()),
-        |k| r[k as usize],
+        r,
+        |_| true,
         &mut s.keys,
         &mut s.tmp,
         &mut out.order,
@@ -83,8 +83,8 @@ pub fn rank_date(
 ) -> Ranked {
     let n_raw = f.iter().filter(|v| v.is_finite()).count();
     sort_by_value(
-        (0..f.len() as u32).filter(|&i| f[i as usize].is_finite() && complete[i as usize]),
-        |k| f[k as usize],
+        f,
+        |i| complete[i],
         &mut s.keys,
         &mut s.tmp,
         &mut s.order,

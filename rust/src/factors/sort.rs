@@ -14,44 +14,53 @@ pub fn sort_key(x: f64) -> u64 {
     }
 }
 
-/// Fills `order` with `items` (ascending indices) sorted ascending by `value` in
-/// `f64::total_cmp` order, ties by index, and `sorted` with their values.
+/// Fills `order` with the indices `i` of the finite `values` for which `keep(i)` holds, sorted
+/// ascending by value in `f64::total_cmp` order, ties by index, and `sorted` with their values.
 pub fn sort_by_value(
-    items: impl Iterator<Item = u32>,
-    value: impl Fn(u32) -> f64,
+    values: &[f64],
+    keep: impl Fn(usize) -> bool,
     keys: &mut Vec<u64>,
     tmp: &mut Vec<u64>,
     order: &mut Vec<u32>,
     sorted: &mut Vec<f64>,
 ) {
+    // Written unconditionally, kept by advancing the count: no branch per name.
     keys.clear();
-    keys.extend(items.map(|k| (sort_key(value(k)) & !0xffff_ffff) | u64::from(k)));
-    let n = keys.len();
+    keys.resize(values.len(), 0);
+    let mut n = 0;
+    for (i, &v) in values.iter().enumerate() {
+        keys[n] = (sort_key(v) & !0xffff_ffff) | i as u64;
+        n += usize::from(v.is_finite() && keep(i));
+    }
+    keys.truncate(n);
     radix_sort_high(keys, tmp);
     order.clear();
     order.extend(keys.iter().map(|&p| p as u32));
     sorted.clear();
-    sorted.extend(order.iter().map(|&k| value(k)));
+    sorted.extend(order.iter().map(|&k| values[k as usize]));
     // Only names sharing the high key bits (same sign) can be out of order, and then their values
-    // descend: one branch-free scan finds whether any run needs its full keys.
-    let descents = sorted.windows(2).any(|w| w[1] < w[0]);
-    if !descents {
-        return;
-    }
-    let mut i = 0;
-    while i < n {
-        let hi = keys[i] >> 32;
-        let mut j = i + 1;
-        while j < n && keys[j] >> 32 == hi {
+    // descend: fix the run around each descent by the full keys.
+    let full = |k: u32| (sort_key(values[k as usize]), k);
+    let mut j = 1;
+    while j < n {
+        if sorted[j] >= sorted[j - 1] {
             j += 1;
+            continue;
         }
-        if sorted[i..j].windows(2).any(|w| w[1] < w[0]) {
-            order[i..j].sort_unstable_by_key(|&k| (sort_key(value(k)), k));
-            for (v, &k) in sorted[i..j].iter_mut().zip(&order[i..j]) {
-                *v = value(k);
-            }
+        let hi = keys[j] >> 32;
+        let mut a = j - 1;
+        while a > 0 && keys[a - 1] >> 32 == hi {
+            a -= 1;
         }
-        i = j;
+        let mut b = j + 1;
+        while b < n && keys[b] >> 32 == hi {
+            b += 1;
+        }
+        order[a..b].sort_unstable_by_key(|&k| full(k));
+        for (v, &k) in sorted[a..b].iter_mut().zip(&order[a..b]) {
+            *v = values[k as usize];
+        }
+        j = b;
     }
 }
 
@@ -135,8 +144,8 @@ mod tests {
             let (mut keys, mut tmp, mut order, mut sorted) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             sort_by_value(
-                0..n as u32,
-                |k| values[k as usize],
+                &values,
+                |_| true,
                 &mut keys,
                 &mut tmp,
                 &mut order,
