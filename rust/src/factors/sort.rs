@@ -14,6 +14,9 @@ pub fn sort_key(x: f64) -> u64 {
     }
 }
 
+/// Digits of the 32-bit key: three passes (bit offset, width) instead of four bytes.
+const DIGITS: [(u32, u32); 3] = [(0, 11), (11, 11), (22, 10)];
+
 /// Fills `order` with the indices `i` of the finite `values` for which `keep(i)` holds, sorted
 /// ascending by value in `f64::total_cmp` order, ties by index, and `sorted` with their values.
 pub fn sort_by_value(
@@ -24,20 +27,38 @@ pub fn sort_by_value(
     order: &mut Vec<u32>,
     sorted: &mut Vec<f64>,
 ) {
-    // Written unconditionally, kept by advancing the count: no branch per name.
+    // Keys are written unconditionally and kept by advancing the count (no branch per name);
+    // the digit histograms are counted on the way.
     keys.clear();
     keys.resize(values.len(), 0);
+    let mut hist = [[0u32; 1 << 11]; 3];
     let mut n = 0;
     for (i, &v) in values.iter().enumerate() {
-        keys[n] = (sort_key(v) & !0xffff_ffff) | i as u64;
-        n += usize::from(v.is_finite() && keep(i));
+        let hi = sort_key(v) >> 32;
+        keys[n] = (hi << 32) | i as u64;
+        let kept = v.is_finite() && keep(i);
+        for (h, &(shift, width)) in hist.iter_mut().zip(&DIGITS) {
+            h[((hi >> shift) & ((1 << width) - 1)) as usize] += u32::from(kept);
+        }
+        n += usize::from(kept);
     }
     keys.truncate(n);
-    radix_sort_high(keys, tmp);
+    radix_sort_high(keys, tmp, &mut hist);
     order.clear();
-    order.extend(keys.iter().map(|&p| p as u32));
     sorted.clear();
-    sorted.extend(order.iter().map(|&k| values[k as usize]));
+    let mut descents = false;
+    let mut prev = f64::NEG_INFINITY;
+    for &p in keys.iter() {
+        let k = p as u32;
+        let v = values[k as usize];
+        descents |= v < prev;
+        prev = v;
+        order.push(k);
+        sorted.push(v);
+    }
+    if !descents {
+        return;
+    }
     // Only names sharing the high key bits (same sign) can be out of order, and then their values
     // descend: fix the run around each descent by the full keys.
     let full = |k: u32| (sort_key(values[k as usize]), k);
@@ -64,24 +85,14 @@ pub fn sort_by_value(
     }
 }
 
-/// Digits of the 32-bit key: three passes (bit offset, width) instead of four bytes.
-const DIGITS: [(u32, u32); 3] = [(0, 11), (11, 11), (22, 10)];
-
 /// Sorts packed `key << 32 | index` values, given in ascending index order, by key (stable, so
-/// ties stay in index order: the same order as `sort_unstable`). Digits that every key shares
-/// are skipped.
-fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+/// ties stay in index order: the same order as `sort_unstable`), from the histograms of the key
+/// digits. Digits that every key shares are skipped.
+fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, hist: &mut [[u32; 1 << 11]; 3]) {
     let n = keys.len();
     if n < 64 {
         keys.sort_unstable();
         return;
-    }
-    let mut hist = [[0u32; 1 << 11]; 3];
-    for &k in keys.iter() {
-        let hi = (k >> 32) as u32;
-        for (h, &(shift, width)) in hist.iter_mut().zip(&DIGITS) {
-            h[((hi >> shift) & ((1 << width) - 1)) as usize] += 1;
-        }
     }
     tmp.clear();
     tmp.resize(n, 0);
