@@ -326,8 +326,46 @@ impl Ring {
     }
 }
 
-/// The records `(date, factor, value)` of dates `a..b`; labels go straight to `out`.
+/// The records `(date, factor, value)` of dates `a..b`; labels go straight to `out`. Compiled a
+/// second time for AVX2 (wider lanes for the sums and label counts, same arithmetic per lane, so
+/// the same results) and picked at run time.
 fn run_range(
+    factor: &[f64],
+    fwd: &[f64],
+    lay: &Layout<'_>,
+    a: usize,
+    b: usize,
+    out: &Columns<'_>,
+) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, as just checked.
+            return unsafe { run_range_avx2(factor, fwd, lay, a, b, out) };
+        }
+    }
+    run_range_with(factor, fwd, lay, a, b, out)
+}
+
+/// [`run_range`] for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_range_avx2(
+    factor: &[f64],
+    fwd: &[f64],
+    lay: &Layout<'_>,
+    a: usize,
+    b: usize,
+    out: &Columns<'_>,
+) -> Vec<f64> {
+    run_range_with(factor, fwd, lay, a, b, out)
+}
+
+#[inline(always)]
+fn run_range_with(
     factor: &[f64],
     fwd: &[f64],
     lay: &Layout<'_>,
@@ -491,6 +529,7 @@ const PREFETCH_ROWS: usize = 8;
 
 /// Columns `d0..d1` of the `m` panels `(n, t_all)` in `block` as date-major cross-sections
 /// `(date, panel, asset)`.
+#[inline(always)]
 fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize, cols: &mut [f64]) {
     let rows = m * n;
     for (row, values) in block.chunks(t_all).take(rows).enumerate() {

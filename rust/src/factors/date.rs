@@ -55,6 +55,7 @@ pub struct SortedReturns {
 }
 
 /// Sorts the names with a finite return `r` into `out`.
+#[inline(always)]
 pub fn sort_returns(r: &[f64], s: &mut Scratch, out: &mut SortedReturns) {
     sort_by_value(
         r,
@@ -71,6 +72,7 @@ pub fn sort_returns(r: &[f64], s: &mut Scratch, out: &mut SortedReturns) {
 /// are `complete`; `bucket` gets the number of names per label, `mask` a bit per ranked name.
 /// Leaves the ranked names sorted in the scratch for [`horizon_stats`].
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn rank_date(
     f: &[f64],
     complete: &[bool],
@@ -148,6 +150,7 @@ pub struct DateState<'a> {
 /// Counts, rank and Pearson IC and (demeaned) sums by quantile of horizon `h` for the factor last
 /// passed to [`rank_date`].
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn horizon_stats(
     f: &[f64],
     r: &[f64],
@@ -277,6 +280,7 @@ pub fn horizon_stats(
 
 /// Over `order`, the names with a rank (> 0) and the sum of rank x position among them (1-based),
 /// in four lanes (exact: multiples of 1/2 below 2^53).
+#[inline(always)]
 fn rank_dot(order: &[u32], rank_of: &[f32]) -> (u32, f64) {
     let mut acc = [0.0; 4];
     let mut m = 0u32;
@@ -361,6 +365,7 @@ fn group_ics(
 /// Turnover of each quantile (share of its names not in it on the earlier date; NaN when the
 /// earlier date has no labels or the quantile is empty) and the rank autocorrelation between the
 /// two dates over the names ranked on both.
+#[inline(always)]
 pub fn lag_stats(
     now: &DateState<'_>,
     now_set: &RankSet<'_>,
@@ -399,6 +404,7 @@ const SMALL_Q: usize = 8;
 
 /// `same[b]` = names labelled `b` (1..=q) on both dates, for `q <= SMALL_Q`: counted in byte
 /// lanes (flushed before they can overflow), which vectorises 16 names per step.
+#[inline(always)]
 fn same_labels_small(now: &[u8], then: &[u8], q: usize, same: &mut [u32; 256]) {
     let mut acc = [[0u8; 16]; SMALL_Q];
     let flush = |acc: &mut [[u8; 16]; SMALL_Q], same: &mut [u32; 256]| {

@@ -19,6 +19,7 @@ const DIGITS: [(u32, u32); 3] = [(0, 11), (11, 11), (22, 10)];
 
 /// Fills `order` with the indices `i` of the finite `values` for which `keep(i)` holds, sorted
 /// ascending by value in `f64::total_cmp` order, ties by index, and `sorted` with their values.
+#[inline(always)]
 pub fn sort_by_value(
     values: &[f64],
     keep: impl Fn(usize) -> bool,
@@ -88,6 +89,7 @@ pub fn sort_by_value(
 /// Sorts packed `key << 32 | index` values, given in ascending index order, by key (stable, so
 /// ties stay in index order: the same order as `sort_unstable`), from the histograms of the key
 /// digits. Digits that every key shares are skipped.
+#[inline(always)]
 fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, hist: &mut [[u32; 1 << 11]; 3]) {
     let n = keys.len();
     if n < 64 {

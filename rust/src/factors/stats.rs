@@ -24,6 +24,7 @@ pub fn average_ranks(order: &[u32], value: impl Fn(u32) -> f64, mut write: impl 
 /// Ranks of `sorted` (ascending) into `out`, ties averaged as in [`average_ranks`]: the start of
 /// each name's run of equal values forwards, its end backwards, without a data-dependent branch
 /// (factors rounded to a few digits tie often).
+#[inline(always)]
 pub fn sorted_ranks(sorted: &[f64], out: &mut Vec<f64>) {
     let n = sorted.len();
     out.clear();
@@ -49,6 +50,7 @@ pub fn sorted_ranks(sorted: &[f64], out: &mut Vec<f64>) {
 /// `y` sorted ascending (their ranks go to `ry`). Ranks are multiples of 1/2 and their mean is
 /// exactly `(m + 1) / 2`, so every sum below is exact (for fewer than 2^17 names): the result is
 /// the exact two-pass Pearson correlation of the ranks, whatever the summation order.
+#[inline(always)]
 pub fn spearman_sorted(rx: &[f64], y: &[f64], ry: &mut Vec<f64>) -> f64 {
     let m = rx.len().min(y.len());
     if m < 2 {
@@ -74,6 +76,7 @@ pub fn spearman_sorted(rx: &[f64], y: &[f64], ry: &mut Vec<f64>) -> f64 {
 
 /// Spearman correlation of `m` names from the raw sums of their ranks' cross products and squares
 /// (each rank set averages ties, so both means are `(m + 1) / 2`). Exact when the sums are.
+#[inline(always)]
 pub fn spearman_from_sums(m: f64, sxy: f64, sxx: f64, syy: f64) -> f64 {
     if m < 2.0 {
         return f64::NAN;
@@ -88,6 +91,7 @@ pub fn spearman_from_sums(m: f64, sxy: f64, sxx: f64, syy: f64) -> f64 {
 }
 
 /// Sum of squares in four lanes.
+#[inline(always)]
 pub fn sum_sq_lanes(x: &[f64]) -> f64 {
     let mut acc = [0.0; 4];
     let mut chunks = x.chunks_exact(4);
@@ -116,6 +120,7 @@ pub struct RankSet<'a> {
 /// integers: the sums over each date are known, those of names ranked on one date only (few) are
 /// taken off, and the cross product is one vectorised pass; all exact (for fewer than 2^17
 /// names), with the co-moments formed in integers, so only the final division rounds.
+#[inline(always)]
 pub fn rank_pair_correlation(now: &RankSet<'_>, then: &RankSet<'_>) -> f64 {
     let (mut m, mut sx, mut sxx) = (now.count, now.count * (now.count + 1.0), now.sum_sq);
     let (mut sy, mut syy) = (then.count * (then.count + 1.0), then.sum_sq);
@@ -162,7 +167,7 @@ pub fn rank_pair_correlation(now: &RankSet<'_>, then: &RankSet<'_>) -> f64 {
 
 /// Sum of `x - shift` in four interleaved lanes: a fixed order (so the same result on any
 /// thread), without the latency chain of one running sum.
-#[inline]
+#[inline(always)]
 pub fn sum_lanes(x: &[f64], shift: f64) -> f64 {
     let mut acc = [0.0; 4];
     let mut chunks = x.chunks_exact(4);
@@ -186,6 +191,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// [`pearson`] with the sums of `x` and `y` (by [`sum_lanes`]) already known.
+#[inline(always)]
 pub fn pearson_given(x: &[f64], y: &[f64], sx: f64, sy: f64) -> f64 {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
@@ -220,6 +226,7 @@ pub fn pearson_given(x: &[f64], y: &[f64], sx: f64, sy: f64) -> f64 {
 /// Bin edges of `pandas.qcut(values, quantiles)` for values sorted ascending, computed exactly as
 /// `numpy.quantile(method="linear")` does, into `edges` (`quantiles + 1` values). Returns false when two
 /// edges coincide (pandas raises there; we report the date as degenerate).
+#[inline(always)]
 pub fn qcut_edges(sorted: &[f64], quantiles: usize, edges: &mut [f64]) -> bool {
     let n = sorted.len();
     if n == 0 {
