@@ -1,12 +1,14 @@
 //! The per-date analytics of one or more factors against forward returns over several horizons.
 //!
 //! The dates are split into a few contiguous ranges, one task each (parallel). A task walks its
-//! dates in order, a block at a time: it gathers the block's cross-sections of every factor and
-//! horizon into date-major scratch (one pass over the rows), sorts each date's returns once for
-//! all factors, ranks and labels every factor, computes its counts, ICs and sums by quantile, and
-//! compares it with the dates `lag` earlier, kept in a small ring (a task first re-ranks the
-//! `max(lag)` dates before its range). Each date is reduced by one thread in a fixed order, so
-//! results do not depend on the thread count or the split.
+//! dates in order, a block at a time: it gathers the block's return cross-sections into
+//! date-major scratch and sorts each date's returns once for all factors; then, a factor at a
+//! time (its block stays in cache), it gathers the factor's cross-sections, ranks and labels
+//! them, computes counts, ICs and sums by quantile, and compares each date with the dates `lag`
+//! earlier, kept in a small ring (a task first re-ranks the `max(lag)` dates before its range).
+//! Nothing the size of the panel is allocated besides the outputs; labels go straight into the
+//! output. Each date is reduced by one thread in a fixed order, so results do not depend on the
+//! thread count or the split.
 
 use super::date::{
     horizon_stats, lag_stats, rank_date, sort_returns, DateState, HorizonOut, Scratch,
