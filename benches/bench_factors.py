@@ -17,9 +17,10 @@ Side by side in one run:
     python benches/bench_factors.py --quick          # 1000 x 504, a smoke run
 
 Last full runs on the 2-vCPU reference machine (2 threads, release, 2026-11-26, shared with other
-engineers' jobs, see benches/README.md): ferroquant median 1.74 s over 7 runs (1.06-2.23 s), NumPy
-49.2 s extrapolated (28x); the <= 1 s target is reached only by the runs the other jobs left
-alone. The previous version (4.16 s on a quieter machine) took 7.55 s in the same window.
+engineers' jobs, see benches/README.md): ferroquant median 1.135 s over 7 runs (1.120-1.152 s)
+in a window the other jobs left alone, 1.7-4.5 s while they ran; NumPy 47.6 s extrapolated
+(42x). The <= 1 s target is not met. The previous version took 7.12 s in the same window (4.16 s
+on a quieter machine).
 """
 
 from __future__ import annotations
