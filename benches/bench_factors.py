@@ -17,10 +17,9 @@ Side by side in one run:
     python benches/bench_factors.py --quick          # 1000 x 504, a smoke run
 
 Last full runs on the 2-vCPU reference machine (2 threads, release, 2026-11-26, shared with other
-engineers' jobs, see benches/README.md): ferroquant median 1.135 s over 7 runs (1.120-1.152 s)
-in a window the other jobs left alone, 1.7-4.5 s while they ran; NumPy 47.6 s extrapolated
-(42x). The <= 1 s target is not met. The previous version took 7.12 s in the same window (4.16 s
-on a quieter machine).
+engineers' jobs, see benches/README.md): ferroquant median 1.139 s over 7 runs (1.081-1.187 s)
+in a window the other jobs left alone, 1.7-4.5 s while they ran; NumPy 47.4 s extrapolated
+(42x). The <= 1 s target is not met. The previous version took 4.344 s in the same quiet window.
 """
 
 from __future__ import annotations
