@@ -16,8 +16,10 @@ Side by side in one run:
     python benches/bench_factors.py                  # 4000 x 2520, 10 factors
     python benches/bench_factors.py --quick          # 1000 x 504, a smoke run
 
-Last full run on the 2-vCPU reference machine (2 threads, release, 2026-11-26): ferroquant 4.16 s,
-NumPy 50.4 s extrapolated (12x); the <= 1 s target is not met. (On a 16-CPU host: 1.43 s.)
+Last full runs on the 2-vCPU reference machine (2 threads, release, 2026-11-26, shared with other
+engineers' jobs, see benches/README.md): ferroquant median 1.139 s over 7 runs (1.081-1.187 s)
+in a window the other jobs left alone, 1.7-4.5 s while they ran; NumPy 47.4 s extrapolated
+(42x). The <= 1 s target is not met. The previous version took 4.344 s in the same quiet window.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def main() -> None:
     p.add_argument("--dates", type=int, default=2520)
     p.add_argument("--factors", type=int, default=10)
     p.add_argument("--numpy-dates", type=int, default=60)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--quick", action="store_true")
     a = p.parse_args()
     if a.quick:
@@ -164,7 +166,13 @@ def main() -> None:
         return time.perf_counter() - t0, out
 
     run()  # warm the pool and the page cache
-    best, results = min((run() for _ in range(a.repeat)), key=lambda r: r[0])
+    times: list[float] = []
+    results: list[factors.FactorAnalysis] = []
+    for _ in range(a.repeat):
+        results = []  # free the previous outputs (~1 GB) before the next run allocates its own
+        secs, results = run()
+        times.append(secs)
+    med = float(np.median(times))
     fwd = factors.forward_returns(close, HORIZONS)
 
     start = max(max(HORIZONS) + max(LOOKBACKS[: a.factors]), t // 2)
@@ -195,17 +203,20 @@ def main() -> None:
     print()
     print("| implementation | time | vs ferroquant |")
     print("|---|---:|---:|")
-    print(f"| ferroquant (best of {a.repeat}) | {best:.3f} s | 1.0x |")
+    print(
+        f"| ferroquant (median of {a.repeat}, range {min(times):.3f}-{max(times):.3f} s) | "
+        f"{med:.3f} s | 1.0x |"
+    )
     print(
         f"| NumPy per date (measured on {len(dates)} dates x 1 factor = {np_secs:.2f} s, "
         f"extrapolated to {t} dates x {len(panels)} factors) | {np_total:.1f} s | "
-        f"{np_total / best:.0f}x |"
+        f"{np_total / med:.0f}x |"
     )
     print()
     print(f"agreement with NumPy on those dates: max |diff| = {worst:.2e} (<= 1e-12)")
     target = 1.0
-    status = "met" if best <= target else "MISSED"
-    print(f"target <= {target:.0f} s for {len(panels)} factors: {status} ({best:.3f} s)")
+    status = "met" if med <= target else "MISSED"
+    print(f"target <= {target:.0f} s for {len(panels)} factors: {status} (median {med:.3f} s)")
 
 
 if __name__ == "__main__":

@@ -136,6 +136,35 @@ def test_results_do_not_depend_on_thread_count() -> None:
         )
 
 
+def test_long_lags_across_date_ranges() -> None:
+    """The core splits the dates into ranges (more with more threads), re-ranking the `max(lag)`
+    dates before each: lagged statistics at the range edges must not depend on the split."""
+    f1, close = ragged_panel(5, 120, 700, ties=True)
+    f2, _ = ragged_panel(6, 120, 700, ties=False)
+    runs = []
+    for n in (1, 2, 7):
+        with fq.threads(n):
+            runs.append(
+                factors.analyze_many([f1, f2], close, horizons=(1, 5, 21), common_universe=False)
+            )
+    for other in runs[1:]:
+        for a, b in zip(other, runs[0], strict=True):
+            for name in ("quantile", "ic", "ic_pearson", "turnover", "autocorrelation", "n_used"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+            np.testing.assert_array_equal(a.quantile_returns.by_date, b.quantile_returns.by_date)
+    # and the lagged statistics equal the oracle's at every date
+    res = runs[-1][1]
+    quant = res.quantile
+    for k, lag in enumerate((1, 5, 21)):
+        for d in range(lag, 700, 37):
+            now, then = quant[:, d], quant[:, d - lag]
+            for b in range(1, 6):
+                cell = now == b
+                if cell.any() and np.isfinite(then).any():
+                    expected = (cell & (then != b)).sum() / cell.sum()
+                    assert res.turnover[k, b - 1, d] == expected
+
+
 @pytest.mark.parametrize("q", [1, 5])
 def test_rank_ic_equals_spearmanr_with_heavy_ties(q: int) -> None:
     rng = np.random.default_rng(q)

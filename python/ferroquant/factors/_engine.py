@@ -1,8 +1,8 @@
 """Argument checks and the call into the Rust core shared by the public factor functions.
 
-The core computes everything for one factor in one parallel pass over dates (ranks, quantiles,
-counts, ICs, sums by quantile) and one pass comparing each date with ``lag`` dates earlier
-(turnover, rank autocorrelation); the public functions pick what they need from :class:`Raw`.
+The core computes everything in one parallel pass over dates (ranks, quantiles, counts, ICs,
+sums by quantile, and the comparisons with ``lag`` dates earlier: turnover, rank
+autocorrelation); the public functions pick what they need from :class:`Raw`.
 """
 
 from __future__ import annotations

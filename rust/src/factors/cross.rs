@@ -1,25 +1,30 @@
 //! The per-date analytics of one or more factors against forward returns over several horizons.
 //!
-//! Pass 1 (parallel over chunks of dates) sorts each date's forward returns once (shared by all
-//! factors), then for every factor ranks it, assigns quantiles and computes counts, ICs and sums
-//! by quantile; pass 2 (parallel over dates) compares each date with
-//! the date `lag` earlier (quantile turnover, rank autocorrelation). Each date is reduced by one
-//! thread in a fixed order, so results do not depend on the thread count.
+//! The dates are split into a few contiguous ranges, one task each (parallel). A task walks its
+//! dates in order, a block at a time: it gathers the block's return cross-sections into
+//! date-major scratch and sorts each date's returns once for all factors; then, a factor at a
+//! time (its block stays in cache), it gathers the factor's cross-sections, ranks and labels
+//! them, computes counts, ICs and sums by quantile, and compares each date with the dates `lag`
+//! earlier, kept in a small ring (a task first re-ranks the `max(lag)` dates before its range).
+//! Nothing the size of the panel is allocated besides the outputs; labels go straight into the
+//! output. Each date is reduced by one thread in a fixed order, so results do not depend on the
+//! thread count or the split.
 
-use super::sort::sort_by_value;
-use super::stats::{average_ranks, pearson, qcut_edges};
+use super::date::{
+    horizon_stats, lag_stats, rank_date, sort_returns, DateState, HorizonOut, Scratch,
+    SortedReturns,
+};
+use super::stats::RankSet;
 use crate::error::{check_at_least, Error, Result};
 use crate::panel::first_infinite;
 use rayon::prelude::*;
 
-/// Dates handed to a worker at a time; their cross-sections are gathered in one pass over rows.
-const DATES_PER_TASK: usize = 16;
+/// Dates gathered at a time: 16 values = two cache lines of each row; one factor's block
+/// (16 cross-sections) stays in cache while it is analysed.
+const BLOCK: usize = 16;
 
-/// Factors analysed together (see [`factor_analytics`]).
-const FACTORS_PER_BATCH: usize = 5;
-
-/// Output rows transposed together from the date-major buffers.
-const ROWS_PER_BLOCK: usize = 64;
+/// Ranges per thread: a little balancing on a shared machine, for a few warm-up dates each.
+const RANGES_PER_THREAD: usize = 2;
 
 /// Counts reported per horizon and date: used, factor missing, return missing.
 pub const N_COUNTS: usize = 3;
@@ -50,9 +55,9 @@ impl Layout<'_> {
         1 + self.n_groups
     }
 
-    /// Values per factor and date in pass 1: date counts, counts, ICs (rank, pearson),
-    /// quantile sums and counts.
-    fn per_date(&self) -> [usize; 4] {
+    /// Values per factor and date: date counts, counts, ICs (rank, pearson), quantile sums and
+    /// counts, turnover, autocorrelation.
+    fn per_date(&self) -> [usize; 6] {
         let h = self.n_horizons;
         let g = self.n_slices();
         [
@@ -60,6 +65,8 @@ impl Layout<'_> {
             N_COUNTS * h,
             2 * h * g,
             2 * h * g * self.quantiles,
+            self.lags.len() * self.quantiles,
+            self.lags.len(),
         ]
     }
 }
@@ -85,23 +92,6 @@ pub struct Outputs<'a> {
     pub autocorr: &'a mut [f64],
 }
 
-#[derive(Default)]
-struct Scratch {
-    order: Vec<u32>,
-    sorted: Vec<f64>,
-    edges: Vec<f64>,
-    used: Vec<u32>,
-    by_r: Vec<u32>,
-    sub_f: Vec<u32>,
-    sub_r: Vec<u32>,
-    rf: Vec<f64>,
-    rr: Vec<f64>,
-    both: Vec<u32>,
-    keys: Vec<(u64, u32)>,
-    tmp: Vec<(u64, u32)>,
-    mark: Vec<bool>,
-}
-
 fn check(lay: &Layout<'_>, factor: &[f64], fwd: &[f64], out: &Outputs<'_>) -> Result<()> {
     check_at_least("quantiles", lay.quantiles, 1)?;
     if lay.quantiles > usize::from(u8::MAX) {
@@ -123,8 +113,7 @@ fn check(lay: &Layout<'_>, factor: &[f64], fwd: &[f64], out: &Outputs<'_>) -> Re
     if n == 0 || t == 0 {
         return Err(Error::Empty { name: "factor" });
     }
-    let [s_dates, s_counts, s_ic, s_q] = lay.per_date();
-    let nl = lay.lags.len();
+    let [s_dates, s_counts, s_ic, s_q, s_turn, s_auto] = lay.per_date();
     let want = [
         ("factor", factor.len(), nf * n * t),
         ("forward_returns", fwd.len(), h * n * t),
@@ -133,8 +122,8 @@ fn check(lay: &Layout<'_>, factor: &[f64], fwd: &[f64], out: &Outputs<'_>) -> Re
         ("counts", out.counts.len(), nf * s_counts * t),
         ("ic", out.ic.len(), nf * s_ic * t),
         ("qret", out.qret.len(), nf * s_q * t),
-        ("turnover", out.turnover.len(), nf * nl * lay.quantiles * t),
-        ("autocorr", out.autocorr.len(), nf * nl * t),
+        ("turnover", out.turnover.len(), nf * s_turn * t),
+        ("autocorr", out.autocorr.len(), nf * s_auto * t),
     ];
     for (name, got, expected) in want {
         if got != expected {
@@ -189,400 +178,389 @@ pub fn factor_analytics(
     out: Outputs<'_>,
 ) -> Result<()> {
     check(lay, factor, fwd, &out)?;
-    let (n, t_all, nf) = (lay.n_assets, lay.n_dates, lay.n_factors);
-    // Factors are processed in batches that share the date-major working buffers: memory (and
-    // page faults) stay bounded by the batch, while each date's returns are sorted once a batch.
-    // Ranks: half-integers <= n_assets < 2^23, exact in f32; rank 0 and label 0 mean "none".
-    let batch = nf.min(FACTORS_PER_BATCH);
-    let mut rank_t = vec![0f32; t_all * batch * n];
-    let mut quant_t = vec![0u8; t_all * batch * n];
-    let [s_dates, s_counts, s_ic, s_q] = lay.per_date();
-    let nl = lay.lags.len();
-    let sizes = [
-        n * t_all,
-        s_dates * t_all,
-        s_counts * t_all,
-        s_ic * t_all,
-        s_q * t_all,
-        nl * lay.quantiles * t_all,
-        nl * t_all,
-    ];
+    let t_all = lay.n_dates;
+    let max_lag = lay.lags.iter().copied().max().unwrap_or(0);
+    let ranges = RANGES_PER_THREAD * rayon::current_num_threads().max(1);
+    // Long enough that re-ranking `max_lag` dates before each range costs little.
+    let len = t_all.div_ceil(ranges).max(8 * max_lag).max(BLOCK);
     let Outputs {
-        mut quantile,
-        mut date_counts,
-        mut counts,
-        mut ic,
-        mut qret,
-        mut turnover,
-        mut autocorr,
+        quantile,
+        date_counts,
+        counts,
+        ic,
+        qret,
+        turnover,
+        autocorr,
     } = out;
-    let mut k0 = 0;
-    while k0 < nf {
-        let k1 = (k0 + batch).min(nf);
-        let m = k1 - k0;
-        let sub = Outputs {
-            quantile: take(m, &mut quantile, sizes[0]),
-            date_counts: take(m, &mut date_counts, sizes[1]),
-            counts: take(m, &mut counts, sizes[2]),
-            ic: take(m, &mut ic, sizes[3]),
-            qret: take(m, &mut qret, sizes[4]),
-            turnover: take(m, &mut turnover, sizes[5]),
-            autocorr: take(m, &mut autocorr, sizes[6]),
-        };
-        let sub_lay = Layout {
-            n_factors: m,
-            ..*lay
-        };
-        let cells = t_all * m * n;
-        run_batch(
-            &factor[k0 * n * t_all..k1 * n * t_all],
-            fwd,
-            &sub_lay,
-            sub,
-            &mut rank_t[..cells],
-            &mut quant_t[..cells],
-        );
-        k0 = k1;
+    let labels = Columns::new(quantile, t_all);
+    let records: Vec<Vec<f64>> = (0..t_all.div_ceil(len))
+        .into_par_iter()
+        .map(|r| {
+            run_range(
+                factor,
+                fwd,
+                lay,
+                r * len,
+                ((r + 1) * len).min(t_all),
+                &labels,
+            )
+        })
+        .collect();
+    // Records (date, factor, value) to the outputs (factor, value, date).
+    let per = lay.per_date();
+    let rec: usize = per.iter().sum();
+    let nf = lay.n_factors;
+    let mut dsts = [date_counts, counts, ic, qret, turnover, autocorr];
+    for (r, recs) in records.iter().enumerate() {
+        for (j, record) in recs.chunks(nf * rec).enumerate() {
+            let t = r * len + j;
+            for (k, values) in record.chunks(rec).enumerate() {
+                let mut offset = 0;
+                for (dst, &width) in dsts.iter_mut().zip(&per) {
+                    for (v, &x) in values[offset..offset + width].iter().enumerate() {
+                        dst[(k * width + v) * t_all + t] = x;
+                    }
+                    offset += width;
+                }
+            }
+        }
     }
     Ok(())
 }
 
-/// Splits the first `m * size` values off `buf`.
-fn take<'a>(m: usize, buf: &mut &'a mut [f64], size: usize) -> &'a mut [f64] {
-    let (head, tail) = std::mem::take(buf).split_at_mut(m * size);
-    *buf = tail;
-    head
+/// The `(rows, t_all)` quantile output, written by several tasks at once, each in its own range
+/// of dates (columns).
+struct Columns<'a> {
+    ptr: *mut f64,
+    len: usize,
+    t_all: usize,
+    _out: std::marker::PhantomData<&'a mut [f64]>,
 }
 
-/// [`factor_analytics`] for one batch of factors, with working buffers of its size.
-fn run_batch(
+// SAFETY: the tasks write disjoint cells (see `write`), and nothing reads the buffer meanwhile.
+unsafe impl Send for Columns<'_> {}
+unsafe impl Sync for Columns<'_> {}
+
+impl<'a> Columns<'a> {
+    fn new(buf: &'a mut [f64], t_all: usize) -> Self {
+        Columns {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            t_all,
+            _out: std::marker::PhantomData,
+        }
+    }
+
+    /// Writes `values` to row `row` from column `t0`.
+    ///
+    /// # Safety
+    /// No other task may write these cells concurrently: each task owns a range of columns.
+    unsafe fn write(&self, row: usize, t0: usize, values: &[f64]) {
+        let at = row * self.t_all + t0;
+        if t0 + values.len() <= self.t_all && at + values.len() <= self.len {
+            // SAFETY: in bounds (checked above); disjoint from other tasks (the caller's contract).
+            unsafe {
+                std::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(at), values.len())
+            }
+        }
+    }
+}
+
+/// Per-factor state of the last `len` dates (ranks, labels, names per label, labelled or not,
+/// which names are ranked, their count and sum of squared doubled ranks).
+struct Ring {
+    len: usize,
+    n: usize,
+    nf: usize,
+    q: usize,
+    words: usize,
+    ranks: Vec<f32>,
+    labels: Vec<u8>,
+    bucket: Vec<u32>,
+    labelled: Vec<bool>,
+    mask: Vec<u64>,
+    count: Vec<f64>,
+    sum_sq: Vec<f64>,
+}
+
+impl Ring {
+    fn new(len: usize, nf: usize, n: usize, q: usize) -> Self {
+        Ring {
+            len,
+            n,
+            nf,
+            q,
+            words: n.div_ceil(64),
+            ranks: vec![0.0; len * nf * n],
+            labels: vec![0; len * nf * n],
+            bucket: vec![0; len * nf * q],
+            labelled: vec![false; len * nf],
+            mask: vec![0; len * nf * n.div_ceil(64)],
+            count: vec![0.0; len * nf],
+            sum_sq: vec![0.0; len * nf],
+        }
+    }
+
+    fn rank_set(&self, date: usize, k: usize) -> RankSet<'_> {
+        let c = self.cell(date, k);
+        RankSet {
+            ranks: self.ranks(date, k),
+            mask: &self.mask[c * self.words..][..self.words],
+            count: self.count[c],
+            sum_sq: self.sum_sq[c],
+        }
+    }
+
+    fn cell(&self, date: usize, k: usize) -> usize {
+        (date % self.len) * self.nf + k
+    }
+
+    fn ranks(&self, date: usize, k: usize) -> &[f32] {
+        &self.ranks[self.cell(date, k) * self.n..][..self.n]
+    }
+
+    fn labels(&self, date: usize, k: usize) -> &[u8] {
+        &self.labels[self.cell(date, k) * self.n..][..self.n]
+    }
+
+    fn bucket(&self, date: usize, k: usize) -> &[u32] {
+        &self.bucket[self.cell(date, k) * self.q..][..self.q]
+    }
+}
+
+/// The records `(date, factor, value)` of dates `a..b`; labels go straight to `out`. Compiled a
+/// second time for AVX2 (wider lanes for the sums and label counts, same arithmetic per lane, so
+/// the same results) and picked at run time.
+fn run_range(
     factor: &[f64],
     fwd: &[f64],
     lay: &Layout<'_>,
-    out: Outputs<'_>,
-    rank_t: &mut [f32],
-    quant_t: &mut [u8],
-) {
-    let (n, t_all, nf) = (lay.n_assets, lay.n_dates, lay.n_factors);
-    let per = lay.per_date();
-    let s_all: usize = per.iter().sum();
-    let panel = n * t_all;
-    // Date-major (date, factor, asset) ranks and quantiles; one statistics record per cell.
-    let mut stats_t = vec![0.0; t_all * nf * s_all];
-    rank_t
-        .par_chunks_mut(DATES_PER_TASK * nf * n)
-        .zip(quant_t.par_chunks_mut(DATES_PER_TASK * nf * n))
-        .zip(stats_t.par_chunks_mut(DATES_PER_TASK * nf * s_all))
-        .enumerate()
-        .for_each(|(chunk, ((ranks, quants), stats))| {
-            let t0 = chunk * DATES_PER_TASK;
-            let b = ranks.len() / (nf * n);
-            let f_cols: Vec<Vec<f64>> = (0..nf)
-                .map(|k| gather(&factor[k * panel..(k + 1) * panel], n, t_all, t0, b))
-                .collect();
-            let r_cols: Vec<Vec<f64>> = (0..lay.n_horizons)
-                .map(|h| gather(&fwd[h * panel..(h + 1) * panel], n, t_all, t0, b))
-                .collect();
-            let mut s = Scratch::default();
-            let mut r_order: Vec<Vec<u32>> = vec![Vec::new(); lay.n_horizons];
-            let mut complete = vec![true; n];
-            for d in 0..b {
-                let rs: Vec<&[f64]> = r_cols.iter().map(|c| &c[d * n..(d + 1) * n]).collect();
-                // Each horizon's returns sorted once for all factors.
-                for (order, r) in r_order.iter_mut().zip(&rs) {
-                    sort_by_value(
-                        (0..n as u32).filter(|&k| r[k as usize].is_finite()),
-                        |k| r[k as usize],
-                        &mut s.keys,
-                        &mut s.tmp,
-                        order,
-                    );
-                }
-                for (i, c) in complete.iter_mut().enumerate() {
-                    *c = !lay.common_universe || rs.iter().all(|r| r[i].is_finite());
-                }
-                for (k, f) in f_cols.iter().enumerate() {
-                    let cell = (d * nf + k) * n;
-                    let rec = (d * nf + k) * s_all;
-                    one_date(
-                        &f[d * n..(d + 1) * n],
-                        &rs,
-                        &r_order,
-                        &complete,
-                        lay,
-                        &mut ranks[cell..cell + n],
-                        &mut quants[cell..cell + n],
-                        &mut stats[rec..rec + s_all],
-                        &mut s,
-                    );
-                }
-            }
-        });
-    // Quantile labels back to (n_factors, n_assets, n_dates), a block of rows at a time so that
-    // the reads of one date are contiguous.
-    out.quantile
-        .par_chunks_mut(t_all * ROWS_PER_BLOCK)
-        .enumerate()
-        .for_each(|(block, rows)| {
-            let r0 = block * ROWS_PER_BLOCK;
-            let n_rows = rows.len() / t_all;
-            for t in 0..t_all {
-                for j in 0..n_rows {
-                    let (k, i) = ((r0 + j) / n, (r0 + j) % n);
-                    let label = quant_t[(t * nf + k) * n + i];
-                    rows[j * t_all + t] = if label == 0 {
-                        f64::NAN
-                    } else {
-                        f64::from(label)
-                    };
-                }
-            }
-        });
-    let mut offset = 0;
-    let dsts = [out.date_counts, out.counts, out.ic, out.qret];
-    for (dst, width) in dsts.into_iter().zip(per) {
-        scatter(&stats_t, s_all, offset, width, nf, dst, t_all);
-        offset += width;
+    a: usize,
+    b: usize,
+    out: &Columns<'_>,
+) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, as just checked.
+            return unsafe { run_range_avx2(factor, fwd, lay, a, b, out) };
+        }
     }
-    // Pass 2: comparisons with `lag` dates earlier.
-    let q = lay.quantiles;
-    let nl = lay.lags.len();
-    let per2 = nl * (q + 1);
-    let lagged: Vec<f64> = (0..t_all * nf)
-        .into_par_iter()
-        .with_min_len(8)
-        .flat_map_iter(|cell| {
-            let (t, k) = (cell / nf, cell % nf);
-            let mut v = vec![f64::NAN; per2];
-            let mut both = Vec::new();
-            for (l, &lag) in lay.lags.iter().enumerate() {
-                if t < lag {
+    run_range_with(factor, fwd, lay, a, b, out)
+}
+
+/// [`run_range`] for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_range_avx2(
+    factor: &[f64],
+    fwd: &[f64],
+    lay: &Layout<'_>,
+    a: usize,
+    b: usize,
+    out: &Columns<'_>,
+) -> Vec<f64> {
+    run_range_with(factor, fwd, lay, a, b, out)
+}
+
+#[inline(always)]
+fn run_range_with(
+    factor: &[f64],
+    fwd: &[f64],
+    lay: &Layout<'_>,
+    a: usize,
+    b: usize,
+    out: &Columns<'_>,
+) -> Vec<f64> {
+    let (n, t_all, nf, nh, q) = (
+        lay.n_assets,
+        lay.n_dates,
+        lay.n_factors,
+        lay.n_horizons,
+        lay.quantiles,
+    );
+    let max_lag = lay.lags.iter().copied().max().unwrap_or(0);
+    let per = lay.per_date();
+    let rec: usize = per.iter().sum();
+    let [s_dates, s_counts, s_ic, s_q, s_turn, _] = per;
+    let mut records = vec![0.0; (b - a) * nf * rec];
+    let mut ring = Ring::new((max_lag + 1).max(BLOCK), nf, n, q);
+    let mut f_cols = vec![0.0; BLOCK * n];
+    let mut r_cols = vec![0.0; BLOCK * nh * n];
+    let mut complete = vec![true; BLOCK * n];
+    let mut returns: Vec<SortedReturns> =
+        (0..BLOCK * nh).map(|_| SortedReturns::default()).collect();
+    let mut s = Scratch::default();
+    let mut row = [0.0; BLOCK];
+    let mut starts = [0usize; BLOCK];
+    // Label codes (0 = none) as output values.
+    let as_label: Vec<f64> = (0..=255u8)
+        .map(|c| if c == 0 { f64::NAN } else { f64::from(c) })
+        .collect();
+    let mut d0 = a.saturating_sub(max_lag);
+    while d0 < b {
+        let d1 = (d0 + BLOCK).min(b);
+        gather(fwd, nh, n, t_all, d0, d1, &mut r_cols);
+        for d in d0..d1 {
+            let j = d - d0;
+            let rs = &r_cols[j * nh * n..][..nh * n];
+            if lay.common_universe {
+                for (i, c) in complete[j * n..][..n].iter_mut().enumerate() {
+                    *c = (0..nh).all(|h| rs[h * n + i].is_finite());
+                }
+            }
+            if d >= a {
+                // Each horizon's returns sorted once for all factors.
+                for (h, sorted) in returns[j * nh..][..nh].iter_mut().enumerate() {
+                    sort_returns(&rs[h * n..][..n], &mut s, sorted);
+                }
+            }
+        }
+        // A factor at a time, so that its block of cross-sections stays in cache.
+        for k in 0..nf {
+            gather(
+                &factor[k * n * t_all..][..n * t_all],
+                1,
+                n,
+                t_all,
+                d0,
+                d1,
+                &mut f_cols,
+            );
+            for d in d0..d1 {
+                let j = d - d0;
+                let (f, complete) = (&f_cols[j * n..][..n], &complete[j * n..][..n]);
+                let rs = &r_cols[j * nh * n..][..nh * n];
+                let active = d >= a;
+                let c = ring.cell(d, k);
+                let info = rank_date(
+                    f,
+                    complete,
+                    q,
+                    &mut s,
+                    &mut ring.ranks[c * n..][..n],
+                    &mut ring.labels[c * n..][..n],
+                    &mut ring.bucket[c * q..][..q],
+                    &mut ring.mask[c * ring.words..][..ring.words],
+                );
+                ring.labelled[c] = info.labelled;
+                ring.count[c] = info.n_ranked as f64;
+                ring.sum_sq[c] = info.sum_sq;
+                if !active {
                     continue;
                 }
-                let (now_q, then_q) = (row(quant_t, t, k, nf, n), row(quant_t, t - lag, k, nf, n));
-                let (now_r, then_r) = (row(rank_t, t, k, nf, n), row(rank_t, t - lag, k, nf, n));
-                let slot = &mut v[l * (q + 1)..(l + 1) * (q + 1)];
-                turnover(now_q, then_q, q, &mut slot[..q]);
-                both.clear();
-                both.extend(
-                    (0..n as u32).filter(|&i| now_r[i as usize] > 0.0 && then_r[i as usize] > 0.0),
-                );
-                slot[q] = pearson(
-                    &both,
-                    |i| f64::from(now_r[i as usize]),
-                    |i| f64::from(then_r[i as usize]),
-                );
-            }
-            v
-        })
-        .collect();
-    for t in 0..t_all {
-        for k in 0..nf {
-            for l in 0..nl {
-                let at = (t * nf + k) * per2 + l * (q + 1);
-                for (b, &x) in lagged[at..at + q].iter().enumerate() {
-                    out.turnover[((k * nl + l) * q + b) * t_all + t] = x;
+                let record = &mut records[((d - a) * nf + k) * rec..][..rec];
+                let (date_counts, rest) = record.split_at_mut(s_dates);
+                let (counts, rest) = rest.split_at_mut(s_counts);
+                let (ic, rest) = rest.split_at_mut(s_ic);
+                let (qret, rest) = rest.split_at_mut(s_q);
+                let (turnover, autocorr) = rest.split_at_mut(s_turn);
+                date_counts[0] = info.n_raw as f64;
+                date_counts[1] = if lay.common_universe {
+                    (info.n_raw - info.n_ranked) as f64
+                } else {
+                    0.0
+                };
+                date_counts[2] = if info.labelled {
+                    info.n_ranked as f64
+                } else {
+                    0.0
+                };
+                let now = DateState {
+                    ranks: ring.ranks(d, k),
+                    labels: ring.labels(d, k),
+                    bucket: ring.bucket(d, k),
+                    info: &info,
+                };
+                for (h, counts) in counts.chunks_mut(N_COUNTS).enumerate() {
+                    let out = HorizonOut {
+                        counts,
+                        ic: &mut *ic,
+                        qret: &mut *qret,
+                    };
+                    let r = &rs[h * n..][..n];
+                    horizon_stats(f, r, &returns[j * nh + h], &now, lay, h, &mut s, out);
                 }
-                out.autocorr[(k * nl + l) * t_all + t] = lagged[at + q];
+                for (l, &lag) in lay.lags.iter().enumerate() {
+                    let slot = &mut turnover[l * q..][..q];
+                    if d < lag {
+                        slot.fill(f64::NAN);
+                        autocorr[l] = f64::NAN;
+                        continue;
+                    }
+                    let then = d - lag;
+                    lag_stats(
+                        &now,
+                        &ring.rank_set(d, k),
+                        &ring.rank_set(then, k),
+                        ring.labels(then, k),
+                        ring.labelled[ring.cell(then, k)],
+                        slot,
+                        &mut autocorr[l],
+                    );
+                }
             }
         }
-    }
-}
-
-/// Cross-section `date` of factor `k` in a `(date, factor, asset)` buffer.
-fn row<T>(buf: &[T], date: usize, k: usize, nf: usize, n: usize) -> &[T] {
-    let at = (date * nf + k) * n;
-    &buf[at..at + n]
-}
-
-/// Columns `t0..t0 + b` of an `(n, t_all)` panel as `b` contiguous cross-sections.
-fn gather(panel: &[f64], n: usize, t_all: usize, t0: usize, b: usize) -> Vec<f64> {
-    let mut cols = vec![0.0; b * n];
-    for (i, row) in panel.chunks(t_all).enumerate() {
-        for (d, &v) in row[t0..t0 + b].iter().enumerate() {
-            cols[d * n + i] = v;
-        }
-    }
-    cols
-}
-
-/// Copies values `offset..offset + width` of each (date, factor) record into
-/// `(n_factors, width, t_all)`.
-fn scatter(
-    src: &[f64],
-    s_all: usize,
-    offset: usize,
-    width: usize,
-    nf: usize,
-    dst: &mut [f64],
-    t_all: usize,
-) {
-    for t in 0..t_all {
-        for k in 0..nf {
-            let rec = &src[(t * nf + k) * s_all + offset..][..width];
-            for (j, &x) in rec.iter().enumerate() {
-                dst[(k * width + j) * t_all + t] = x;
+        // The block's labels (of this range's dates) to the output, a row at a time.
+        let t0 = d0.max(a);
+        if t0 < d1 {
+            for k in 0..nf {
+                for (at, d) in starts.iter_mut().zip(t0..d1) {
+                    *at = ring.cell(d, k) * n;
+                }
+                for i in 0..n {
+                    for (v, &at) in row.iter_mut().zip(&starts[..d1 - t0]) {
+                        *v = as_label[usize::from(ring.labels[at + i])];
+                    }
+                    // SAFETY: this task is the only one writing dates a..b.
+                    unsafe { out.write(k * n + i, t0, &row[..d1 - t0]) };
+                }
             }
         }
+        d0 = d1;
+    }
+    records
+}
+
+/// Rows ahead whose block is prefetched while gathering (rows are `t_all` values apart, too far
+/// for the hardware prefetcher).
+const PREFETCH_ROWS: usize = 8;
+
+/// Columns `d0..d1` of the `m` panels `(n, t_all)` in `block` as date-major cross-sections
+/// `(date, panel, asset)`.
+#[inline(always)]
+fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize, cols: &mut [f64]) {
+    let rows = m * n;
+    for (row, values) in block.chunks(t_all).take(rows).enumerate() {
+        if let Some(ahead) = block.get((row + PREFETCH_ROWS) * t_all + d0..) {
+            prefetch(ahead);
+        }
+        let (k, i) = (row / n, row % n);
+        for (d, &v) in values[d0..d1].iter().enumerate() {
+            cols[(d * m + k) * n + i] = v;
+        }
     }
 }
 
-fn turnover(now: &[u8], then: &[u8], q: usize, out: &mut [f64]) {
-    if !then.iter().any(|&v| v != 0) {
-        return; // the earlier date has no quantiles at all: NaN, not "everything is new"
-    }
-    // Counts by label (0 = no label, ignored); branch-free over the cross-section.
-    let mut total = [0u32; 256];
-    let mut new = [0u32; 256];
-    for (&a, &b) in now.iter().zip(then) {
-        total[usize::from(a)] += 1;
-        new[usize::from(a)] += u32::from(a != b);
-    }
-    for (k, o) in out.iter_mut().enumerate().take(q) {
-        *o = if total[k + 1] > 0 {
-            f64::from(new[k + 1]) / f64::from(total[k + 1])
-        } else {
-            f64::NAN
-        };
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn one_date(
-    f: &[f64],
-    rs: &[&[f64]],
-    r_order: &[Vec<u32>],
-    complete: &[bool],
-    lay: &Layout<'_>,
-    ranks: &mut [f32],
-    quants: &mut [u8],
-    stats: &mut [f64],
-    s: &mut Scratch,
-) {
-    let n = f.len();
-    let q = lay.quantiles;
-    let g1 = lay.n_slices();
-    ranks.fill(0.0);
-    quants.fill(0);
-    let nh = lay.n_horizons;
-    let [s_dates, s_counts, s_ic, _] = lay.per_date();
-    let (date_counts, stats) = stats.split_at_mut(s_dates);
-    let (counts, rest) = stats.split_at_mut(s_counts);
-    let (ic, qret) = rest.split_at_mut(s_ic);
-    ic.fill(f64::NAN);
-    s.rf.resize(n, f64::NAN);
-    s.rr.resize(n, f64::NAN);
-
-    let n_raw = f.iter().filter(|v| v.is_finite()).count();
-    sort_by_value(
-        (0..n as u32).filter(|&i| f[i as usize].is_finite() && complete[i as usize]),
-        |k| f[k as usize],
-        &mut s.keys,
-        &mut s.tmp,
-        &mut s.order,
-    );
-    average_ranks(
-        &s.order,
-        |k| f[k as usize],
-        |k, x| ranks[k as usize] = x as f32,
-    );
-
-    s.sorted.clear();
-    s.sorted.extend(s.order.iter().map(|&k| f[k as usize]));
-    s.edges.resize(q + 1, 0.0);
-    if qcut_edges(&s.sorted, q, &mut s.edges) {
-        for &k in &s.order {
-            let id = s.edges.partition_point(|e| *e < f[k as usize]).max(1);
-            quants[k as usize] = id as u8;
-        }
-        date_counts[2] = s.order.len() as f64;
-    }
-    date_counts[0] = n_raw as f64;
-    date_counts[1] = if lay.common_universe {
-        (n_raw - s.order.len()) as f64
-    } else {
-        0.0
-    };
-    s.mark.clear();
-    s.mark.resize(n, false);
-
-    let group = |k: u32| -> Option<usize> {
-        match lay.groups.get(k as usize) {
-            Some(&g) if g >= 0 => Some(g as usize),
-            _ => None,
-        }
-    };
-    for (h, r) in rs.iter().enumerate() {
-        s.used.clear();
-        s.used.extend(
-            s.order
-                .iter()
-                .copied()
-                .filter(|&k| r[k as usize].is_finite()),
-        );
-        let missing_factor = (0..n)
-            .filter(|&i| r[i].is_finite() && !f[i].is_finite())
-            .count();
-        counts[h * N_COUNTS] = s.used.len() as f64;
-        counts[h * N_COUNTS + 1] = missing_factor as f64;
-        counts[h * N_COUNTS + 2] = (n_raw - s.used.len()) as f64;
-
-        // The names used, in return order: the shared sort filtered (order is kept).
-        for &k in &s.used {
-            s.mark[k as usize] = true;
-        }
-        s.by_r.clear();
-        s.by_r
-            .extend(r_order[h].iter().copied().filter(|&k| s.mark[k as usize]));
-        for &k in &s.used {
-            s.mark[k as usize] = false;
-        }
-        for g in 0..g1 {
-            let keep = |k: &u32| g == 0 || group(*k) == Some(g - 1);
-            s.sub_f.clear();
-            s.sub_f.extend(s.used.iter().copied().filter(keep));
-            s.sub_r.clear();
-            s.sub_r.extend(s.by_r.iter().copied().filter(keep));
-            let rf = &mut s.rf;
-            let rr = &mut s.rr;
-            average_ranks(&s.sub_r, |k| r[k as usize], |k, x| rr[k as usize] = x);
-            if s.sub_f.len() == s.order.len() {
-                // Every ranked name is used: the factor ranks are those of the date (f32 holds
-                // them exactly).
-                ic[h * g1 + g] = pearson(
-                    &s.sub_f,
-                    |k| f64::from(ranks[k as usize]),
-                    |k| rr[k as usize],
-                );
-            } else {
-                average_ranks(&s.sub_f, |k| f[k as usize], |k, x| rf[k as usize] = x);
-                ic[h * g1 + g] = pearson(&s.sub_f, |k| rf[k as usize], |k| rr[k as usize]);
-            }
-            ic[(nh + h) * g1 + g] = pearson(&s.sub_f, |k| f[k as usize], |k| r[k as usize]);
-        }
-
-        // Returns by quantile over the names that have a quantile and a return.
-        s.both.clear();
-        s.both
-            .extend(s.used.iter().copied().filter(|&k| quants[k as usize] != 0));
-        let mean = if lay.demeaned && !s.both.is_empty() {
-            s.both.iter().map(|&k| r[k as usize]).sum::<f64>() / s.both.len() as f64
-        } else {
-            0.0
-        };
-        let sums = h * g1 * q;
-        let cnts = (nh + h) * g1 * q;
-        for &k in &s.both {
-            let b = usize::from(quants[k as usize]) - 1;
-            let x = r[k as usize] - mean;
-            qret[sums + b] += x;
-            qret[cnts + b] += 1.0;
-            if let Some(g) = group(k) {
-                qret[sums + (1 + g) * q + b] += x;
-                qret[cnts + (1 + g) * q + b] += 1.0;
-            }
+/// Asks for the cache lines of `x`'s first 16 values (three lines when not aligned).
+#[inline(always)]
+fn prefetch(x: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = x.as_ptr().cast::<i8>();
+        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(128));
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 #[cfg(test)]

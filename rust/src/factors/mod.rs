@@ -6,6 +6,7 @@
 //! in a fixed order, so results are bit-identical for any thread count.
 
 mod cross;
+mod date;
 mod forward;
 mod sort;
 mod stats;

@@ -1,0 +1,432 @@
+//! The statistics of one factor on one date: ranks and quantile labels, counts, ICs and sums by
+//! quantile per horizon, and the comparisons with an earlier date (turnover, rank
+//! autocorrelation). Everything works on one contiguous cross-section and reuses [`Scratch`].
+
+use super::cross::Layout;
+use super::sort::sort_by_value;
+use super::stats::{
+    pearson, pearson_given, qcut_edges, rank_pair_correlation, sorted_ranks, spearman_from_sums,
+    spearman_sorted, sum_lanes, sum_sq_lanes, RankSet,
+};
+
+/// Working buffers of one worker, reused from date to date (no allocation in the loop).
+#[derive(Default)]
+pub struct Scratch {
+    keys: Vec<u64>,
+    tmp: Vec<u64>,
+    /// The ranked names of the current factor and date in factor order, and their values.
+    order: Vec<u32>,
+    sorted: Vec<f64>,
+    edges: Vec<f64>,
+    /// Returns of the ranked names in factor order.
+    y: Vec<f64>,
+    /// The names used, factor values and returns when some ranked name has no return.
+    used: Vec<u32>,
+    fx: Vec<f64>,
+    fy: Vec<f64>,
+    rx: Vec<f64>,
+    /// Factor ranks over the names used, by asset (0 = not used).
+    rf: Vec<f32>,
+    /// The names used in return order: returns, factor ranks, return ranks.
+    rv: Vec<f64>,
+    xr: Vec<f64>,
+    ry: Vec<f64>,
+    groups: GroupScratch,
+}
+
+/// What [`rank_date`] found: names with a finite factor, names ranked (also complete), whether
+/// the date has quantile labels.
+pub struct Ranked {
+    pub n_raw: usize,
+    pub n_ranked: usize,
+    pub labelled: bool,
+    /// Sum of the squared doubled ranks (exact).
+    pub sum_sq: f64,
+}
+
+/// One horizon's returns on one date, sorted once for all factors.
+#[derive(Default)]
+pub struct SortedReturns {
+    /// Names with a finite return, by return (ties by index), and their returns.
+    pub order: Vec<u32>,
+    pub sorted: Vec<f64>,
+    /// Whether two names share a return (then return ranks need averaging).
+    pub ties: bool,
+}
+
+/// Sorts the names with a finite return `r` into `out`.
+#[inline(always)]
+pub fn sort_returns(r: &[f64], s: &mut Scratch, out: &mut SortedReturns) {
+    sort_by_value(
+        r,
+        |_| true,
+        &mut s.keys,
+        &mut s.tmp,
+        &mut out.order,
+        &mut out.sorted,
+    );
+    out.ties = out.sorted.windows(2).any(|w| w[0] == w[1]);
+}
+
+/// Ranks (0 = not ranked) and quantile labels (0 = none) of the names with a finite factor that
+/// are `complete`; `bucket` gets the number of names per label, `mask` a bit per ranked name.
+/// Leaves the ranked names sorted in the scratch for [`horizon_stats`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn rank_date(
+    f: &[f64],
+    complete: &[bool],
+    q: usize,
+    s: &mut Scratch,
+    ranks: &mut [f32],
+    labels: &mut [u8],
+    bucket: &mut [u32],
+    mask: &mut [u64],
+) -> Ranked {
+    let n_raw = f.iter().filter(|v| v.is_finite()).count();
+    sort_by_value(
+        f,
+        |i| complete[i],
+        &mut s.keys,
+        &mut s.tmp,
+        &mut s.order,
+        &mut s.sorted,
+    );
+    // Ranks: half-integers <= n_assets < 2^23, exact in f32.
+    ranks.fill(0.0);
+    sorted_ranks(&s.sorted, &mut s.rx);
+    mask.fill(0);
+    for (&k, &r) in s.order.iter().zip(&s.rx) {
+        ranks[k as usize] = r as f32;
+        mask[k as usize / 64] |= 1 << (k % 64);
+    }
+    let sum_sq = 4.0 * sum_sq_lanes(&s.rx);
+    labels.fill(0);
+    bucket.fill(0);
+    s.edges.resize(q + 1, 0.0);
+    let labelled = qcut_edges(&s.sorted, q, &mut s.edges);
+    if labelled {
+        let edges = &s.edges[..=q];
+        let increasing = edges.windows(2).all(|w| w[0] < w[1]);
+        // The label is the number of edges below the value (at least 1); along the sorted values
+        // it only grows, so one walk over the edges replaces a binary search per name.
+        let mut below = 0;
+        for (&k, &v) in s.order.iter().zip(&s.sorted) {
+            if increasing {
+                while below <= q && edges[below] < v {
+                    below += 1;
+                }
+            } else {
+                below = edges.partition_point(|e| *e < v);
+            }
+            let id = below.max(1);
+            labels[k as usize] = id as u8;
+            bucket[id - 1] += 1;
+        }
+    }
+    Ranked {
+        n_raw,
+        n_ranked: s.order.len(),
+        labelled,
+        sum_sq,
+    }
+}
+
+/// Slots of one horizon in a date record (see [`super::cross`]).
+pub struct HorizonOut<'a> {
+    pub counts: &'a mut [f64],
+    pub ic: &'a mut [f64],
+    pub qret: &'a mut [f64],
+}
+
+/// The factor state of one date that [`horizon_stats`] reads (see [`rank_date`]).
+pub struct DateState<'a> {
+    pub ranks: &'a [f32],
+    pub labels: &'a [u8],
+    pub bucket: &'a [u32],
+    pub info: &'a Ranked,
+}
+
+/// Counts, rank and Pearson IC and (demeaned) sums by quantile of horizon `h` for the factor last
+/// passed to [`rank_date`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn horizon_stats(
+    f: &[f64],
+    r: &[f64],
+    ret: &SortedReturns,
+    date: &DateState<'_>,
+    lay: &Layout<'_>,
+    h: usize,
+    s: &mut Scratch,
+    out: HorizonOut<'_>,
+) {
+    let (n, nh, q, g1) = (f.len(), lay.n_horizons, lay.quantiles, 1 + lay.n_groups);
+    let Scratch {
+        order,
+        sorted,
+        y,
+        used,
+        fx,
+        fy,
+        rx,
+        rf,
+        rv,
+        xr,
+        ry,
+        ..
+    } = s;
+    // The names used (ranked, with a return) in factor order, with factor values and returns.
+    // With a common universe every ranked name has every return: no filtering, and the date's
+    // ranks are the factor ranks.
+    y.clear();
+    y.extend(order.iter().map(|&k| r[k as usize]));
+    let all_used = y.iter().all(|v| v.is_finite());
+    let (used, xs, ys, rank_of, sum_sq): (&[u32], &[f64], &[f64], &[f32], f64) = if all_used {
+        (order, sorted, y, date.ranks, date.info.sum_sq / 4.0)
+    } else {
+        used.clear();
+        fx.clear();
+        fy.clear();
+        for ((&k, &v), &ret) in order.iter().zip(sorted.iter()).zip(y.iter()) {
+            if ret.is_finite() {
+                used.push(k);
+                fx.push(v);
+                fy.push(ret);
+            }
+        }
+        sorted_ranks(fx, rx);
+        rf.clear();
+        rf.resize(n, 0.0);
+        for (&k, &v) in used.iter().zip(rx.iter()) {
+            rf[k as usize] = v as f32;
+        }
+        (used, fx, fy, rf, sum_sq_lanes(rx))
+    };
+    let missing_factor = f
+        .iter()
+        .zip(r)
+        .filter(|(a, b)| b.is_finite() && !a.is_finite())
+        .count();
+    out.counts[0] = used.len() as f64;
+    out.counts[1] = missing_factor as f64;
+    out.counts[2] = (date.info.n_raw - used.len()) as f64;
+
+    // Rank IC, walking the names in return order. Without tied returns the j-th name used there
+    // has return rank j: one pass; else the names used are collected and their ranks averaged.
+    out.ic[h * g1] = if ret.ties {
+        rv.resize(ret.order.len(), 0.0);
+        xr.resize(ret.order.len(), 0.0);
+        let mut m = 0;
+        for (&k, &v) in ret.order.iter().zip(&ret.sorted) {
+            let a = rank_of[k as usize];
+            rv[m] = v;
+            xr[m] = f64::from(a);
+            m += usize::from(a > 0.0);
+        }
+        spearman_sorted(&xr[..m], &rv[..m], ry)
+    } else {
+        let (m, sxy) = rank_dot(&ret.order, rank_of);
+        let m = m as f64;
+        let syy = m * (m + 1.0) * (2.0 * m + 1.0) / 6.0;
+        spearman_from_sums(m, sxy, sum_sq, syy)
+    };
+    let sy = sum_lanes(ys, 0.0);
+    out.ic[(nh + h) * g1] = pearson_given(xs, ys, sum_lanes(xs, 0.0), sy);
+    if g1 > 1 {
+        group_ics(r, &ret.order, used, xs, ys, lay, h, &mut s.groups, out.ic);
+    }
+
+    // Returns by quantile: on a labelled date every name used has a label, and labels grow along
+    // the factor order, so each quantile is one run of `ys`.
+    if !date.info.labelled || used.is_empty() {
+        return;
+    }
+    let mean = if lay.demeaned {
+        sy / ys.len() as f64
+    } else {
+        0.0
+    };
+    let (sums, cnts) = (h * g1 * q, (nh + h) * g1 * q);
+    let mut j0 = 0;
+    while j0 < used.len() {
+        let label = date.labels[used[j0] as usize];
+        let b = usize::from(label) - 1;
+        let j1 = if all_used {
+            j0 + date.bucket[b] as usize
+        } else {
+            let mut j1 = j0 + 1;
+            while j1 < used.len() && date.labels[used[j1] as usize] == label {
+                j1 += 1;
+            }
+            j1
+        };
+        out.qret[sums + b] = sum_lanes(&ys[j0..j1], mean);
+        out.qret[cnts + b] = (j1 - j0) as f64;
+        j0 = j1;
+    }
+    if g1 > 1 {
+        for (j, &k) in used.iter().enumerate() {
+            if let Some(&g) = lay.groups.get(k as usize) {
+                if g >= 0 {
+                    let at = (1 + g as usize) * q + usize::from(date.labels[k as usize]) - 1;
+                    out.qret[sums + at] += ys[j] - mean;
+                    out.qret[cnts + at] += 1.0;
+                }
+            }
+        }
+    }
+}
+
+/// Over `order`, the names with a rank (> 0) and the sum of rank x position among them (1-based),
+/// in four lanes (exact: multiples of 1/2 below 2^53).
+#[inline(always)]
+fn rank_dot(order: &[u32], rank_of: &[f32]) -> (u32, f64) {
+    let mut acc = [0.0; 4];
+    let mut m = 0u32;
+    let mut chunks = order.chunks_exact(4);
+    for c in &mut chunks {
+        for (l, a) in acc.iter_mut().enumerate() {
+            let x = rank_of[c[l] as usize];
+            m += u32::from(x > 0.0);
+            *a += f64::from(x) * f64::from(m);
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for &k in chunks.remainder() {
+        let x = rank_of[k as usize];
+        m += u32::from(x > 0.0);
+        sum += f64::from(x) * f64::from(m);
+    }
+    (m, sum)
+}
+
+/// Buffers of the per-group ICs.
+#[derive(Default)]
+pub struct GroupScratch {
+    names: Vec<u32>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    rx: Vec<f64>,
+    ranks: Vec<f32>,
+    rv: Vec<f64>,
+    xr: Vec<f64>,
+    ry: Vec<f64>,
+}
+
+/// Rank and Pearson IC within each group, over the names `used` (factor values `xs`, returns
+/// `ys`, in factor order).
+#[allow(clippy::too_many_arguments)]
+fn group_ics(
+    r: &[f64],
+    r_order: &[u32],
+    used: &[u32],
+    xs: &[f64],
+    ys: &[f64],
+    lay: &Layout<'_>,
+    h: usize,
+    s: &mut GroupScratch,
+    ic: &mut [f64],
+) {
+    let (nh, g1) = (lay.n_horizons, 1 + lay.n_groups);
+    for g in 1..g1 {
+        let code = (g - 1) as i64;
+        let in_group = |k: u32| lay.groups.get(k as usize) == Some(&code);
+        s.names.clear();
+        s.x.clear();
+        s.y.clear();
+        for (j, &k) in used.iter().enumerate() {
+            if in_group(k) {
+                s.names.push(k);
+                s.x.push(xs[j]);
+                s.y.push(ys[j]);
+            }
+        }
+        sorted_ranks(&s.x, &mut s.rx);
+        s.ranks.clear();
+        s.ranks.resize(r.len(), 0.0);
+        for (&k, &v) in s.names.iter().zip(s.rx.iter()) {
+            s.ranks[k as usize] = v as f32;
+        }
+        s.rv.clear();
+        s.xr.clear();
+        for &k in r_order {
+            let a = s.ranks[k as usize];
+            if a > 0.0 {
+                s.rv.push(r[k as usize]);
+                s.xr.push(f64::from(a));
+            }
+        }
+        ic[h * g1 + g] = spearman_sorted(&s.xr, &s.rv, &mut s.ry);
+        ic[(nh + h) * g1 + g] = pearson(&s.x, &s.y);
+    }
+}
+
+/// Turnover of each quantile (share of its names not in it on the earlier date; NaN when the
+/// earlier date has no labels or the quantile is empty) and the rank autocorrelation between the
+/// two dates over the names ranked on both.
+#[inline(always)]
+pub fn lag_stats(
+    now: &DateState<'_>,
+    now_set: &RankSet<'_>,
+    then_set: &RankSet<'_>,
+    then_labels: &[u8],
+    then_labelled: bool,
+    turnover: &mut [f64],
+    autocorr: &mut f64,
+) {
+    let q = now.bucket.len();
+    if then_labelled {
+        let mut same = [0u32; 256];
+        if q <= SMALL_Q {
+            same_labels_small(now.labels, then_labels, q, &mut same);
+        } else {
+            for (&a, &p) in now.labels.iter().zip(then_labels) {
+                same[usize::from(a)] += u32::from(a == p);
+            }
+        }
+        for (b, o) in turnover.iter_mut().enumerate() {
+            let total = now.bucket[b];
+            *o = if total > 0 {
+                f64::from(total - same[b + 1]) / f64::from(total)
+            } else {
+                f64::NAN
+            };
+        }
+    } else {
+        turnover.fill(f64::NAN);
+    }
+    *autocorr = rank_pair_correlation(now_set, then_set);
+}
+
+/// Quantile counts up to which [`same_labels_small`] is used.
+const SMALL_Q: usize = 8;
+
+/// `same[b]` = names labelled `b` (1..=q) on both dates, for `q <= SMALL_Q`: counted in byte
+/// lanes (flushed before they can overflow), which vectorises 16 names per step.
+#[inline(always)]
+fn same_labels_small(now: &[u8], then: &[u8], q: usize, same: &mut [u32; 256]) {
+    let mut acc = [[0u8; 16]; SMALL_Q];
+    let flush = |acc: &mut [[u8; 16]; SMALL_Q], same: &mut [u32; 256]| {
+        for (b, lanes) in acc.iter_mut().enumerate().take(q) {
+            same[b + 1] += lanes.iter().map(|&c| u32::from(c)).sum::<u32>();
+            *lanes = [0; 16];
+        }
+    };
+    let (mut cn, mut ct) = (now.chunks_exact(16), then.chunks_exact(16));
+    for (step, (a, p)) in (&mut cn).zip(&mut ct).enumerate() {
+        for (b, lanes) in acc.iter_mut().enumerate().take(q) {
+            let label = b as u8 + 1;
+            for l in 0..16 {
+                lanes[l] = lanes[l].wrapping_add(u8::from((a[l] == p[l]) & (a[l] == label)));
+            }
+        }
+        if step % 255 == 254 {
+            flush(&mut acc, same);
+        }
+    }
+    flush(&mut acc, same);
+    for (&a, &p) in cn.remainder().iter().zip(ct.remainder()) {
+        same[usize::from(a)] += u32::from(a == p);
+    }
+}
