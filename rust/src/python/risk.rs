@@ -45,6 +45,59 @@ fn dims2(name: &'static str, shape: &[usize]) -> Result<(usize, usize), Error> {
     }
 }
 
+/// The standardisation arguments both bindings take, borrowed and checked once.
+struct Standardize<'a> {
+    k: usize,
+    n: usize,
+    t: usize,
+    caps: &'a [f64],
+    universe: &'a [bool],
+    values: &'a mut [f64],
+    counts: risk::standardize::Counts<'a>,
+    params: risk::StandardizeParams,
+}
+
+impl<'a> Standardize<'a> {
+    fn borrow<'py>(
+        values: &'a mut PyReadwriteArrayDyn<'py, f64>,
+        caps: &'a Option<PyReadonlyArrayDyn<'_, f64>>,
+        universe: &'a Option<PyReadonlyArray2<'_, bool>>,
+        [imputed, dropped, universe_count]: [&'a mut PyReadwriteArrayDyn<'py, f64>; 3],
+        params: risk::StandardizeParams,
+    ) -> Result<Self, Error> {
+        let (k, n, t) = match values.shape() {
+            [k, n, t] => (*k, *n, *t),
+            other => {
+                return Err(Error::shape(
+                    "exposures",
+                    "a 3-D (n_styles, n_assets, n_dates) block",
+                    format!("{other:?}"),
+                ))
+            }
+        };
+        let universe: &[bool] = match universe {
+            Some(u) => u.as_slice().map_err(|_| {
+                Error::shape("universe", "a C-contiguous bool array", "a strided view")
+            })?,
+            None => &[],
+        };
+        Ok(Standardize {
+            k,
+            n,
+            t,
+            caps: optional("caps", caps)?,
+            universe,
+            values: output("exposures", values)?,
+            counts: risk::standardize::Counts {
+                imputed: output("imputed", imputed)?,
+                dropped: output("dropped", dropped)?,
+                universe: output("universe_count", universe_count)?,
+            },
+            params,
+        })
+    }
+}
+
 /// Descriptor panels of `close` into `out` `(10, n_assets, n_dates)`; see `crate::risk::ewreg`.
 #[pyfunction]
 #[pyo3(signature = (close, volume, shares, weights, windows, half_lives, min_fraction, out, threads))]
@@ -92,55 +145,46 @@ pub fn risk_descriptors(
 #[pyfunction]
 #[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, threads))]
 #[allow(clippy::too_many_arguments)]
-pub fn risk_standardize(
-    py: Python<'_>,
-    mut values: PyReadwriteArrayDyn<'_, f64>,
-    caps: Option<PyReadonlyArrayDyn<'_, f64>>,
-    universe: Option<PyReadonlyArray2<'_, bool>>,
+pub fn risk_standardize<'py>(
+    py: Python<'py>,
+    mut values: PyReadwriteArrayDyn<'py, f64>,
+    caps: Option<PyReadonlyArrayDyn<'py, f64>>,
+    universe: Option<PyReadonlyArray2<'py, bool>>,
     winsor: f64,
     min_valid: usize,
     orthogonalize: Vec<(usize, Vec<usize>)>,
-    mut imputed: PyReadwriteArrayDyn<'_, f64>,
-    mut dropped: PyReadwriteArrayDyn<'_, f64>,
-    mut universe_count: PyReadwriteArrayDyn<'_, f64>,
+    mut imputed: PyReadwriteArrayDyn<'py, f64>,
+    mut dropped: PyReadwriteArrayDyn<'py, f64>,
+    mut universe_count: PyReadwriteArrayDyn<'py, f64>,
     threads: usize,
 ) -> PyResult<()> {
     let err = |e: Error| to_pyerr(py, &e);
-    let (k, n, t) = match values.shape() {
-        [k, n, t] => (*k, *n, *t),
-        other => {
-            return Err(err(Error::shape(
-                "exposures",
-                "a 3-D (n_styles, n_assets, n_dates) block",
-                format!("{other:?}"),
-            )))
-        }
-    };
-    let c = optional("caps", &caps).map_err(err)?;
-    let u: &[bool] = match &universe {
-        Some(u) => u.as_slice().map_err(|_| {
-            err(Error::shape(
-                "universe",
-                "a C-contiguous bool array",
-                "a strided view",
-            ))
-        })?,
-        None => &[],
-    };
-    let v = output("exposures", &mut values).map_err(err)?;
-    let counts = risk::standardize::Counts {
-        imputed: output("imputed", &mut imputed).map_err(err)?,
-        dropped: output("dropped", &mut dropped).map_err(err)?,
-        universe: output("universe_count", &mut universe_count).map_err(err)?,
-    };
-    let p = risk::StandardizeParams {
+    let params = risk::StandardizeParams {
         winsor,
         min_valid,
         orthogonalize,
     };
+    let st = Standardize::borrow(
+        &mut values,
+        &caps,
+        &universe,
+        [&mut imputed, &mut dropped, &mut universe_count],
+        params,
+    )
+    .map_err(err)?;
+    let (k, n, t) = (st.k, st.n, st.t);
     compute(py, threads, k * n * t, move || {
         crate::pool::install(threads, move || {
-            risk::standardize_exposures(v, c, u, k, n, t, &p, counts)
+            risk::standardize_exposures(
+                st.values,
+                st.caps,
+                st.universe,
+                k,
+                n,
+                t,
+                &st.params,
+                st.counts,
+            )
         })?
     })
 }
@@ -320,65 +364,47 @@ pub fn risk_specific(
 #[pyfunction]
 #[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, returns, lead, first, weights, sqrt_shares, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
 #[allow(clippy::too_many_arguments)]
-pub fn risk_standardize_regress(
-    py: Python<'_>,
-    mut values: PyReadwriteArrayDyn<'_, f64>,
-    caps: Option<PyReadonlyArrayDyn<'_, f64>>,
-    universe: Option<PyReadonlyArray2<'_, bool>>,
+pub fn risk_standardize_regress<'py>(
+    py: Python<'py>,
+    mut values: PyReadwriteArrayDyn<'py, f64>,
+    caps: Option<PyReadonlyArrayDyn<'py, f64>>,
+    universe: Option<PyReadonlyArray2<'py, bool>>,
     winsor: f64,
     min_valid: usize,
     orthogonalize: Vec<(usize, Vec<usize>)>,
-    mut imputed: PyReadwriteArrayDyn<'_, f64>,
-    mut dropped: PyReadwriteArrayDyn<'_, f64>,
-    mut universe_count: PyReadwriteArrayDyn<'_, f64>,
-    returns: PyReadonlyArrayDyn<'_, f64>,
+    mut imputed: PyReadwriteArrayDyn<'py, f64>,
+    mut dropped: PyReadwriteArrayDyn<'py, f64>,
+    mut universe_count: PyReadwriteArrayDyn<'py, f64>,
+    returns: PyReadonlyArrayDyn<'py, f64>,
     lead: usize,
     first: usize,
-    weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    weights: Option<PyReadonlyArrayDyn<'py, f64>>,
     sqrt_shares: bool,
-    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
-    industries: PyReadonlyArray1<'_, i64>,
+    shares: Option<PyReadonlyArrayDyn<'py, f64>>,
+    industries: PyReadonlyArray1<'py, i64>,
     n_industries: usize,
-    mut factor_returns: PyReadwriteArrayDyn<'_, f64>,
-    mut tstats: PyReadwriteArrayDyn<'_, f64>,
-    mut stats: PyReadwriteArrayDyn<'_, f64>,
-    mut residuals: PyReadwriteArrayDyn<'_, f64>,
+    mut factor_returns: PyReadwriteArrayDyn<'py, f64>,
+    mut tstats: PyReadwriteArrayDyn<'py, f64>,
+    mut stats: PyReadwriteArrayDyn<'py, f64>,
+    mut residuals: PyReadwriteArrayDyn<'py, f64>,
     threads: usize,
 ) -> PyResult<()> {
     let err = |e: Error| to_pyerr(py, &e);
-    let (k, n, t) = match values.shape() {
-        [k, n, t] => (*k, *n, *t),
-        other => {
-            return Err(err(Error::shape(
-                "exposures",
-                "a 3-D (n_styles, n_assets, n_dates) block",
-                format!("{other:?}"),
-            )))
-        }
-    };
-    let (rn, rt) = dims2("returns", returns.shape()).map_err(err)?;
-    let c = optional("caps", &caps).map_err(err)?;
-    let u: &[bool] = match &universe {
-        Some(u) => u.as_slice().map_err(|_| {
-            err(Error::shape(
-                "universe",
-                "a C-contiguous bool array",
-                "a strided view",
-            ))
-        })?,
-        None => &[],
-    };
-    let v = output("exposures", &mut values).map_err(err)?;
-    let counts = risk::standardize::Counts {
-        imputed: output("imputed", &mut imputed).map_err(err)?,
-        dropped: output("dropped", &mut dropped).map_err(err)?,
-        universe: output("universe_count", &mut universe_count).map_err(err)?,
-    };
-    let p = risk::StandardizeParams {
+    let params = risk::StandardizeParams {
         winsor,
         min_valid,
         orthogonalize,
     };
+    let st = Standardize::borrow(
+        &mut values,
+        &caps,
+        &universe,
+        [&mut imputed, &mut dropped, &mut universe_count],
+        params,
+    )
+    .map_err(err)?;
+    let (k, n, t) = (st.k, st.n, st.t);
+    let (rn, rt) = dims2("returns", returns.shape()).map_err(err)?;
     let inp = risk::RegressionInputs {
         exposures: &[],
         returns: input("returns", &returns).map_err(err)?,
@@ -407,7 +433,18 @@ pub fn risk_standardize_regress(
     };
     compute(py, threads, (k + 1) * n * t, move || {
         crate::pool::install(threads, move || {
-            risk::standardize_and_regress(v, c, u, k, n, t, &p, counts, &inp, out)
+            risk::standardize_and_regress(
+                st.values,
+                st.caps,
+                st.universe,
+                k,
+                n,
+                t,
+                &st.params,
+                st.counts,
+                &inp,
+                out,
+            )
         })?
     })
 }
