@@ -192,14 +192,7 @@ pub(super) fn advance_chunk(
             );
         }
         if !commit {
-            for (f, b) in fill[g0..g0 + g].iter_mut().zip(before) {
-                // Dropping the bar again leaves the buffer as it was (a compaction keeps the
-                // same last bars).
-                *f = Fill {
-                    len: f.len - 1,
-                    streak: b.streak,
-                };
-            }
+            undo_fills(&mut fill[g0..g0 + g], &before);
         }
         g0 += g;
     }
@@ -341,13 +334,20 @@ pub(super) fn advance_chunk_ring(
             }
         }
         if !commit {
-            for (f, b) in fill[g0..g0 + g].iter_mut().zip(before) {
-                *f = Fill {
-                    len: f.len - 1,
-                    streak: b.streak,
-                };
-            }
+            undo_fills(&mut fill[g0..g0 + g], &before);
         }
         g0 += g;
+    }
+}
+
+/// A peek's undo: the bar pushed for the group is dropped again, which leaves each buffer as it
+/// was (a compaction keeps the same last bars), and the NaN streaks return to their values before.
+#[inline]
+fn undo_fills(fill: &mut [Fill], before: &[Fill]) {
+    for (f, b) in fill.iter_mut().zip(before) {
+        *f = Fill {
+            len: f.len - 1,
+            streak: b.streak,
+        };
     }
 }
