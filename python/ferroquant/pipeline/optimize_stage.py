@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ferroquant.errors import EmptyInputError, InfeasibleError
+from ferroquant.errors import EmptyInputError
 from ferroquant.pipeline._framework import Context, StageResult
 from ferroquant.portfolio import (
     Attribution,
@@ -68,13 +68,6 @@ def optimize_store(
     inputs = inputs_from_store(
         store, settings.lookback, settings.n_factors, settings.price, risk_model=settings.risk_model
     )
-    n = len(inputs.symbols)
-    if settings.cap * n < 1:
-        raise InfeasibleError(
-            f"a cap of {settings.cap:g} per asset cannot hold a fully invested portfolio of "
-            f"{n} assets; use a cap of at least {1 / n:.4g}",
-            ["budget", "upper bounds"],
-        )
     cons = Constraints(upper=settings.cap)
     result = optimize(
         inputs.mu,

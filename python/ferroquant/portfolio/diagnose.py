@@ -45,8 +45,8 @@ def check(rows: Compiled) -> None:
         if hi.sum() < budget - 1e-12:
             raise InfeasibleError(
                 f"budget {budget:g} exceeds the sum of upper bounds {hi.sum():g} "
-                f"({rows.n} assets); "
-                "raise the caps or add assets",
+                f"({rows.n} assets); raise the caps (a cap of at least "
+                f"{(budget - lo.sum()) / rows.n:.4g} per asset) or add assets",
                 ["budget", "upper bounds"],
             )
     for row in rows.inequalities:
