@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ferroquant.errors import InvalidParameterError, NotOptimalError
+from ferroquant.portfolio import _qp
 from ferroquant.portfolio.constraints import Compiled, Constraints
 from ferroquant.portfolio.problems import PortfolioResult, optimize
 from ferroquant.portfolio.risk import FactorModel, Risk, as_risk, times
@@ -147,12 +148,14 @@ def risk_parity(
     b = b / b.sum()
     diag = model.specific_var if isinstance(model, FactorModel) else np.diag(model)
     y = 1.0 / np.sqrt(np.maximum(diag, 1e-300) * n)
+    # The factor part V = B chol(F) once: every Newton step reuses it.
+    v = _qp.Structure.of(model).v if isinstance(model, FactorModel) else None
     it = 0
     while it < max_iter:
         it += 1
         sy = times(model, y)
         grad = sy - b / y
-        step = _newton(model, b / y**2, grad)
+        step = _newton(model, v, b / y**2, grad)
         # Damped step keeping y > 0 (the barrier's domain).
         alpha = 1.0
         neg = step < 0
@@ -167,10 +170,10 @@ def risk_parity(
     return RiskParity(w, rc, float(np.abs(rc - b).max()), it)
 
 
-def _newton(model: FactorModel | Array, extra: Array, grad: Array) -> Array:
+def _newton(model: FactorModel | Array, v: Array | None, extra: Array, grad: Array) -> Array:
     if not isinstance(model, FactorModel):
         return np.asarray(-np.linalg.solve(model + np.diag(extra), grad), dtype=np.float64)
-    v = model.exposures @ model.factor_root()
+    assert v is not None
     dinv = 1.0 / (model.specific_var + extra)
     core = np.eye(v.shape[1]) + (v.T * dinv) @ v
     x = dinv * grad
