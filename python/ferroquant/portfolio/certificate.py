@@ -68,11 +68,7 @@ def certify(
     """Certificate of ``out`` for a problem whose objective has gradient ``grad`` at ``out.w``."""
     w = out.w
     gs = max(grad_scale, 1e-300)
-    r = grad + out.lam_upper - out.lam_lower
-    for row, y in zip(rows.equalities, out.y_eq, strict=True):
-        r = r + y * row.a
-    for row, lam in zip(rows.inequalities, out.lam_ineq, strict=True):
-        r = r + lam * row.a
+    r = grad + out.lam_upper - out.lam_lower + rows.row_gradient(out.y_eq, out.lam_ineq)
     viol = [0.0]
     comp = [0.0]
     gap = 0.0
@@ -97,10 +93,7 @@ def certify(
     if out.t is not None and out.lam_trade is not None and rows.current is not None:
         buy, sell = out.lam_trade[:, 0], out.lam_trade[:, 1]
         r = r + buy - sell
-        rt = rows.costs - buy - sell
-        for row, lam in zip(rows.inequalities, out.lam_ineq, strict=True):
-            if row.c is not None:
-                rt = rt + lam * row.c
+        rt = rows.trade_cap(out.lam_ineq) - buy - sell
         s_buy = rows.current + out.t - w
         s_sell = out.t - rows.current + w
         viol += [float((-s_buy).max(initial=0.0)), float((-s_sell).max(initial=0.0))]

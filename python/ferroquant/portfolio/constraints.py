@@ -51,6 +51,26 @@ class Compiled:
     tracking_error: float | None
     l2: float
 
+    def row_gradient(self, y: Array, lam: Array) -> Array:
+        """``Σ y_e a_e + Σ λ_j a_j``: the rows' share of the Lagrangian's gradient in the weights
+        (``y`` for the equalities, ``lam`` for the inequalities; a turnover row acts on the trade
+        sizes, so its ``a`` is zero)."""
+        out = np.zeros(self.n)
+        for coef, row in zip(y, self.equalities, strict=True):
+            out += coef * row.a
+        for coef, row in zip(lam, self.inequalities, strict=True):
+            out += coef * row.a
+        return out
+
+    def trade_cap(self, lam: Array) -> Array:
+        """Each asset's price of trading one more unit: its cost plus the multipliers of the
+        rows on the trade sizes (turnover)."""
+        out = self.costs.copy()
+        for coef, row in zip(lam, self.inequalities, strict=True):
+            if row.c is not None:
+                out += coef * row.c
+        return out
+
 
 def _vector(name: str, x: ArrayLike, n: int) -> Array:
     a = np.asarray(x, dtype=np.float64)

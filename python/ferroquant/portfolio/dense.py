@@ -138,11 +138,6 @@ class ActiveSet:
             lo, hi, act = new_lo, new_hi, new_act
         return self._outcome(w, nu, lam, z, lo, hi, iterations, "max_iterations")
 
-    def row_terms(self, o: _qp.QpOutcome) -> Array:
-        """``E'ν + G'λ``: the rows' share of the Lagrangian's gradient at ``o``."""
-        out: Array = self.e.T @ o.y_eq + self.g.T @ o.lam_ineq
-        return out
-
     def _active(self, o: _qp.QpOutcome) -> tuple[Mask, Mask, Mask]:
         rows = self.rows
         width = rows.upper - rows.lower
@@ -317,21 +312,8 @@ def _trade_pattern_solve(
         return None
     # The gradient with the original rows, whose turnover row acts on t, not on w.
     w = sol.w
-    r = a * ops.times(w) + q + 2 * rows.l2 * w + ActiveSet(ops, rows_plain(rows)).row_terms(sol)
-    cap = rows.costs + sum(
-        (
-            lam * row.c
-            for lam, row in zip(sol.lam_ineq, rows.inequalities, strict=True)
-            if row.c is not None
-        ),
-        np.zeros(rows.n),
-    )
-    return sol, r, cap
-
-
-def rows_plain(rows: Compiled) -> Compiled:
-    """``rows`` read as rows over the weights only (trade parts dropped)."""
-    return replace(rows, current=None, costs=np.zeros(rows.n), trades=False)
+    r = a * ops.times(w) + q + 2 * rows.l2 * w + rows.row_gradient(sol.y_eq, sol.lam_ineq)
+    return sol, r, rows.trade_cap(sol.lam_ineq)
 
 
 def dense_prepared(s: Array, rows: Compiled) -> ActiveSet:

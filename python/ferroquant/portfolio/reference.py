@@ -312,20 +312,10 @@ def certify_weights(
         )
         lam_eq = theta[:ne]
         lam_in[plain + turnover] = theta[ne:]
-    r = grad + sum((y * row.a for y, row in zip(lam_eq, rows.equalities, strict=True)), np.zeros(n))
-    r = r + sum(
-        (lam * row.a for lam, row in zip(lam_in, rows.inequalities, strict=True)), np.zeros(n)
-    )
+    r = grad + rows.row_gradient(lam_eq, lam_in)
     lam_trade = None
     if rows.trades and rows.current is not None:
-        cap = rows.costs + sum(
-            (
-                lam * row.c
-                for lam, row in zip(lam_in, rows.inequalities, strict=True)
-                if row.c is not None
-            ),
-            np.zeros(n),
-        )
+        cap = rows.trade_cap(lam_in)
         # Stationarity in w: r + buy - sell = 0; in t: cap - buy - sell = 0.
         buy = np.where(
             direction > 0, cap, np.where(direction < 0, 0.0, np.clip((cap - r) / 2, 0.0, cap))
