@@ -128,7 +128,7 @@ class ActiveSet:
         iterations = 0
         for iterations in range(1, max_iter + 1):
             w, nu, lam = self._kkt(a, q, lo, hi, act)
-            z = a * self.ops.times(w) + q + 2 * self.rows.l2 * w + self.e.T @ nu + self.g.T @ lam
+            z = self._gradient(a, w, q, nu, lam)
             new_lo, new_hi, new_act = self._update(w, z, lam, lo, hi, act)
             if (new_lo == lo).all() and (new_hi == hi).all() and (new_act == act).all():
                 out = self._outcome(w, nu, lam, z, lo, hi, iterations, "optimal")
@@ -151,19 +151,32 @@ class ActiveSet:
         act = o.lam_ineq > slack if len(self.hg) else np.zeros(0, dtype=bool)
         return lo, hi, act
 
+    def _gradient(self, a: float, w: Array, q: Array, nu: Array, lam: Array) -> Array:
+        """``aΣw + q + 2·l2·w + E'ν + G'λ``: the Lagrangian's gradient without the bounds' terms."""
+        out: Array = a * self.ops.times(w) + q + 2 * self.rows.l2 * w + self.e.T @ nu
+        return out + self.g.T @ lam
+
+    def _free_solve(
+        self, a: float, free: Mask, act: Mask, rhs_w: Array, rhs_c: Array
+    ) -> tuple[Array, Array, Array]:
+        """The KKT system on the free weights, ``[aΣ_FF + 2·l2 I, C_F'; C_F, 0]``, with the
+        equality rows and the active inequality rows as ``C``; returns the free weights and the
+        multipliers of the equalities and (scattered) of the inequalities."""
+        f = np.flatnonzero(free)
+        c = np.vstack([self.e, self.g[act]])
+        h = a * self.ops.block(f) + 2 * self.rows.l2 * np.eye(f.size)
+        sol = _solve(_saddle(h, c[:, f]), np.r_[rhs_w, rhs_c])
+        mult = sol[f.size :]
+        return sol[: f.size], mult[: len(self.be)], _scatter(mult[len(self.be) :], act)
+
     def _kkt(self, a: float, q: Array, lo: Mask, hi: Mask, act: Mask) -> tuple[Array, Array, Array]:
         rows = self.rows
         free = ~(lo | hi)
         w = np.where(lo, rows.lower, np.where(hi, rows.upper, 0.0))
-        c = np.vstack([self.e, self.g[act]])
-        rhs_c = np.r_[self.be, self.hg[act]] - c[:, ~free] @ w[~free]
         f = np.flatnonzero(free)
-        h = a * self.ops.block(f) + 2 * rows.l2 * np.eye(f.size)
-        rhs = -q[f] - a * self.ops.cross(f, w)
-        sol = _solve(_saddle(h, c[:, f]), np.r_[rhs, rhs_c])
-        w[f] = sol[: f.size]
-        mult = sol[f.size :]
-        return w, mult[: len(self.be)], _scatter(mult[len(self.be) :], act)
+        rhs_c = np.r_[self.be, self.hg[act]] - np.vstack([self.e, self.g[act]])[:, ~free] @ w[~free]
+        w[f], nu, lam = self._free_solve(a, free, act, -q[f] - a * self.ops.cross(f, w), rhs_c)
+        return w, nu, lam
 
     def _update(
         self, w: Array, z: Array, lam: Array, lo: Mask, hi: Mask, act: Mask
@@ -180,10 +193,20 @@ class ActiveSet:
         return new_lo, new_hi & ~new_lo, new_act
 
     def _outcome(
-        self, w: Array, nu: Array, lam: Array, z: Array, lo: Mask, hi: Mask, it: int, status: str
+        self,
+        w: Array,
+        nu: Array,
+        lam: Array,
+        z: Array,
+        lo: Mask,
+        hi: Mask,
+        it: int,
+        status: str,
+        clip: bool = True,
     ) -> _qp.QpOutcome:
-        lam_lo = np.where(lo, np.maximum(z, 0.0), 0.0)
-        lam_hi = np.where(hi, np.maximum(-z, 0.0), 0.0)
+        """``clip``: bound multipliers are ``max(±z, 0)``; a derivative keeps the sign of ``±z``."""
+        lam_lo = np.where(lo, np.maximum(z, 0.0) if clip else z, 0.0)
+        lam_hi = np.where(hi, np.maximum(-z, 0.0) if clip else -z, 0.0)
         return _qp.QpOutcome(
             w=w,
             t=None,
@@ -203,28 +226,14 @@ class ActiveSet:
     ) -> _qp.QpOutcome:
         """d/da on the active set: [aΣ_FF C'; C 0] [dw; dν] = [-(Σw)_F; 0]."""
         free = ~(lo | hi)
-        f = np.flatnonzero(free)
-        c = np.vstack([self.e, self.g[act]])
         sw = self.ops.times(out.w)
-        h = a * self.ops.block(f) + 2 * self.rows.l2 * np.eye(f.size)
-        m = c.shape[0]
-        sol = _solve(_saddle(h, c[:, f]), np.r_[-sw[f], np.zeros(m)])
         dw = np.zeros_like(out.w)
-        dw[f] = sol[: f.size]
-        dnu, dlam = sol[f.size :][: len(self.be)], _scatter(sol[f.size :][len(self.be) :], act)
-        dz = sw + a * self.ops.times(dw) + 2 * self.rows.l2 * dw + self.e.T @ dnu + self.g.T @ dlam
-        d = self._outcome(dw, dnu, dlam, dz, lo, hi, 0, "optimal")
-        # The bound multipliers' derivatives are those of ±z on their sets, whatever their sign.
-        dlo, dhi = np.where(lo, dz, 0.0), np.where(hi, -dz, 0.0)
-        d = _qp.QpOutcome(
-            **{
-                **d.__dict__,
-                "lam_lower": dlo,
-                "lam_upper": dhi,
-                "lam_local": np.column_stack([dlo, dhi]),
-            }
-        )
-        return _qp.QpOutcome(**{**out.__dict__, "deriv": d})
+        m = len(self.be) + int(act.sum())
+        dw[free], dnu, dlam = self._free_solve(a, free, act, -sw[free], np.zeros(m))
+        # d/da of the Lagrangian's gradient: Σw + aΣ dw + 2·l2·dw + E'dν + G'dλ.
+        dz = self._gradient(a, dw, sw, dnu, dlam)
+        d = self._outcome(dw, dnu, dlam, dz, lo, hi, 0, "optimal", clip=False)
+        return replace(out, deriv=d)
 
 
 def polish_trades(
