@@ -43,7 +43,7 @@ class ReportResult:
 
 _PRICE = {"adj_close": "adjusted close", "close": "close"}
 
-Section = Callable[[bool], tuple[str, str]]
+Section = Callable[[bool], tuple[str, str] | None]
 
 
 def _fmt(x: float, digits: int = 2) -> str:
@@ -57,13 +57,11 @@ def render(
     plots: bool = True,
     notes: list[str] | None = None,
     sections: Sequence[Section] = (),
-    store: Any = None,
 ) -> str:
-    """The report as one HTML string (``notes`` collects remarks such as missing plots); with a
-    ``store`` holding a risk model, a risk-model section too.
+    """The report as one HTML string (``notes`` collects remarks such as missing plots).
 
-    ``sections`` are added by stages beyond the indicators (e.g. the optimisation): each is called
-    with whether plots can be drawn and returns ``(title, html)``."""
+    ``sections`` come after the indicators' (the risk model, the optimisation): each is called
+    with whether plots can be drawn and returns ``(title, html)``, or ``None`` to be left out."""
     notes = notes if notes is not None else []
     notes.extend(data.notes)
     if plots:
@@ -134,13 +132,10 @@ def render(
             )
             stats = _html.grid(fig, stats)
         sections_html.append(("Latest RSI 14 across the universe", stats))
-    if store is not None:
-        from ferroquant.report import _risk
-
-        risk = _risk.section(store, plots)
-        if risk is not None:
-            sections_html.append(risk)
-    sections_html.extend(make(plots) for make in sections)
+    for make in sections:
+        section = make(plots)
+        if section is not None:
+            sections_html.append(section)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return _html.page(
         "ferroquant report",
@@ -211,7 +206,13 @@ def write_report(
     path = Path(path)
     notes: list[str] = []
     data = gather(store, symbols, price=price)
-    text = render(data, results, plots=plots, notes=notes, sections=sections, store=store)
+    from ferroquant.report import _risk
+
+    def risk(plots: bool) -> tuple[str, str] | None:
+        # Read from the store: a model stored by an earlier run is shown too.
+        return _risk.section(store, plots)
+
+    text = render(data, results, plots=plots, notes=notes, sections=[risk, *sections])
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target then rename: a reader never sees half a report.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
