@@ -26,6 +26,37 @@ pub(super) struct Ctx<'a> {
     pub(super) lanes: Option<(usize, usize)>,
 }
 
+impl Ctx<'_> {
+    /// The general path for the `g` symbols of a group starting at `g0`: each symbol's nodes
+    /// (`group`, `ns` per symbol) advanced from its own buffer; `skip` is a node the lanes
+    /// advanced already.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn step_group(
+        &self,
+        hist: &[f64],
+        fill: &[Fill],
+        group: &mut [Node],
+        out: &mut [f64],
+        g0: usize,
+        g: usize,
+        skip: Option<usize>,
+    ) {
+        let (block, ns, n_out) = (self.block, self.ns, self.n_out);
+        for i in 0..g {
+            let s = g0 + i;
+            self.layout.step_nodes(
+                self.specs,
+                &hist[s * block..(s + 1) * block],
+                fill[s],
+                &mut group[i * ns..(i + 1) * ns],
+                &mut out[s * n_out..(s + 1) * n_out],
+                skip,
+            );
+        }
+    }
+}
+
 impl Layout {
     /// Appends `bar` (close, high, low) to a symbol's buffers.
     #[inline]
@@ -177,19 +208,9 @@ pub(super) fn advance_chunk(
             lanes::unload(slot, group, ns, at);
         }
         let skip = lanes.map(|l| l.0);
-        for i in 0..g {
-            if ns == 1 && skip.is_some() {
-                break; // the lane path advanced the only indicator
-            }
-            let s = g0 + i;
-            ctx.layout.step_nodes(
-                ctx.specs,
-                &hist[s * block..(s + 1) * block],
-                fill[s],
-                &mut group[i * ns..(i + 1) * ns],
-                &mut out[s * n_out..(s + 1) * n_out],
-                skip,
-            );
+        // When the lanes advanced the only indicator there is nothing left to step.
+        if !(ns == 1 && skip.is_some()) {
+            ctx.step_group(hist, fill, group, out, g0, g, skip);
         }
         if !commit {
             undo_fills(&mut fill[g0..g0 + g], &before);
@@ -321,17 +342,7 @@ pub(super) fn advance_chunk_ring(
                 .for_each(|(d, v)| d.copy_from_slice(v));
         }
         if !full || cfg!(not(target_arch = "x86_64")) {
-            for i in 0..g {
-                let s = g0 + i;
-                ctx.layout.step_nodes(
-                    ctx.specs,
-                    &hist[s * block..(s + 1) * block],
-                    fill[s],
-                    &mut group[i * ns..(i + 1) * ns],
-                    &mut out[s * n_out..(s + 1) * n_out],
-                    None,
-                );
-            }
+            ctx.step_group(hist, fill, group, out, g0, g, None);
         }
         if !commit {
             undo_fills(&mut fill[g0..g0 + g], &before);
