@@ -81,17 +81,17 @@ impl std::fmt::Debug for Stream {
     }
 }
 
-/// A work item of an update: (chunk index, ((((history, fills), nodes), outputs), lane slots)).
-type Chunk<'a> = (
-    usize,
+/// A chunk's slices as zipped iterators yield them: ((((history, fills), nodes), outputs), lane slots).
+type ChunkParts<'a> = (
     (
-        (
-            ((&'a mut [f64], &'a mut [Fill]), &'a mut [Node]),
-            &'a mut [f64],
-        ),
-        &'a mut [Slot],
+        ((&'a mut [f64], &'a mut [Fill]), &'a mut [Node]),
+        &'a mut [f64],
     ),
+    &'a mut [Slot],
 );
+
+/// A work item of an update: (chunk index, [`ChunkParts`]).
+type Chunk<'a> = (usize, ChunkParts<'a>);
 
 /// Bars in a symbol's buffers, and how many of the latest closes are valid (counted up to the
 /// buffer capacity): the fused standard kernel takes its fast path once its windows hold no NaN.
@@ -583,20 +583,8 @@ fn first_infinite(v: &[f64]) -> Option<usize> {
     })
 }
 
-/// A work item of an update in the ring layout: a [`Chunk`] and the chunk's ring.
-type RingChunk<'a> = (
-    usize,
-    (
-        (
-            (
-                ((&'a mut [f64], &'a mut [Fill]), &'a mut [Node]),
-                &'a mut [f64],
-            ),
-            &'a mut [Slot],
-        ),
-        &'a mut [f64],
-    ),
-);
+/// A work item of an update in the ring layout: (chunk index, ([`ChunkParts`], the chunk's ring)).
+type RingChunk<'a> = (usize, (ChunkParts<'a>, &'a mut [f64]));
 
 /// A work item of a warm-up: (symbol, (((history, fill), nodes), outputs)).
 type One<'a> = (
