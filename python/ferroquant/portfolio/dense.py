@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from ferroquant.portfolio import _qp
 from ferroquant.portfolio.constraints import Compiled, Row
+from ferroquant.portfolio.risk import DenseRisk, FactorModel
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -52,44 +53,8 @@ def low_rank_structure(s: Array, k: int = 20, oversample: int = 10, seed: int = 
     return _qp.Structure(np.ascontiguousarray(v), d)
 
 
-class DenseOps:
-    """``Σ`` products for a dense matrix."""
-
-    def __init__(self, s: Array) -> None:
-        self.s = s
-
-    def times(self, w: Array) -> Array:
-        out: Array = self.s @ w
-        return out
-
-    def block(self, f: NDArray[np.intp]) -> Array:
-        out: Array = self.s[np.ix_(f, f)]
-        return out
-
-    def cross(self, f: NDArray[np.intp], w_fixed: Array) -> Array:
-        """``(Σ w_fixed)_F`` where ``w_fixed`` is zero on ``F``."""
-        out: Array = self.s[f] @ w_fixed
-        return out
-
-
-class FactorOps:
-    """``Σ = B F B' + diag(D)`` products without the ``n × n`` matrix."""
-
-    def __init__(self, b: Array, f: Array, d: Array) -> None:
-        self.b, self.f, self.d = b, f, d
-
-    def times(self, w: Array) -> Array:
-        out: Array = self.b @ (self.f @ (self.b.T @ w)) + self.d * w
-        return out
-
-    def block(self, idx: NDArray[np.intp]) -> Array:
-        bf = self.b[idx]
-        out: Array = bf @ self.f @ bf.T + np.diag(self.d[idx])
-        return out
-
-    def cross(self, idx: NDArray[np.intp], w_fixed: Array) -> Array:
-        out: Array = self.b[idx] @ (self.f @ (self.b.T @ w_fixed))
-        return out
+Ops = FactorModel | DenseRisk
+"""What the active set needs of ``Σ``: products ``times``, free blocks ``block`` and ``cross``."""
 
 
 class ActiveSet:
@@ -98,9 +63,7 @@ class ActiveSet:
     ``approx`` solves (approximately) for the first guess of the active set when no warm start is
     given."""
 
-    def __init__(
-        self, ops: DenseOps | FactorOps, rows: Compiled, approx: _qp.Prepared | None = None
-    ) -> None:
+    def __init__(self, ops: Ops, rows: Compiled, approx: _qp.Prepared | None = None) -> None:
         if rows.trades:
             raise ValueError("the active-set method does not model trades")
         self.ops, self.rows, self.approx = ops, rows, approx
@@ -237,7 +200,7 @@ class ActiveSet:
 
 
 def polish_trades(
-    ops: DenseOps | FactorOps, rows: Compiled, a: float, q: Array, out: _qp.QpOutcome
+    ops: Ops, rows: Compiled, a: float, q: Array, out: _qp.QpOutcome
 ) -> _qp.QpOutcome | None:
     """Exact solve of a problem with trades on the trade pattern of ``out``.
 
@@ -295,7 +258,7 @@ def polish_trades(
 
 
 def _trade_pattern_solve(
-    ops: DenseOps | FactorOps, rows: Compiled, a: float, q: Array, side: Array, warm: _qp.QpOutcome
+    ops: Ops, rows: Compiled, a: float, q: Array, side: Array, warm: _qp.QpOutcome
 ) -> tuple[_qp.QpOutcome, Array, Array] | None:
     """The active-set solve for one trade pattern; returns it with the gradient ``r`` of the
     original problem (trade terms excluded) and each asset's trade cap ``cost + λ_turnover``."""
@@ -327,7 +290,7 @@ def _trade_pattern_solve(
 
 def dense_prepared(s: Array, rows: Compiled) -> ActiveSet:
     """The dense fast path: active-set solves started from a low-rank approximation's answer."""
-    return ActiveSet(DenseOps(s), rows, _qp.Prepared(low_rank_structure(s), rows))
+    return ActiveSet(DenseRisk(s), rows, _qp.Prepared(low_rank_structure(s), rows))
 
 
 def _saddle(h: Array, c: Array) -> Array:

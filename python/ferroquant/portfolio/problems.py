@@ -28,7 +28,7 @@ from ferroquant.errors import InvalidParameterError, NotOptimalError, ShapeError
 from ferroquant.portfolio import _qp, diagnose
 from ferroquant.portfolio.certificate import Certificate, certify
 from ferroquant.portfolio.constraints import Compiled, Constraints, Row
-from ferroquant.portfolio.dense import ActiveSet, FactorOps, dense_prepared, polish_trades
+from ferroquant.portfolio.dense import ActiveSet, dense_prepared, polish_trades
 from ferroquant.portfolio.risk import DenseRisk, FactorModel, Risk, as_risk, times
 
 Array = NDArray[np.float64]
@@ -127,12 +127,11 @@ class _Solver:
             self.rows = _with_row(self.rows, Row("target return", -prob.mu, None, -prob.param))
         self.prepared: _qp.Prepared | ActiveSet
         self.polisher: ActiveSet | None = None
-        self.ops: FactorOps | None = None
+        self.ops: FactorModel | None = None
         self.method = "ipm" if isinstance(prob.risk, FactorModel) else "active-set"
         if isinstance(prob.risk, FactorModel):
             self.prepared = _qp.Prepared(_qp.Structure.of(prob.risk), self.rows)
-            m = prob.risk
-            self.ops = FactorOps(m.exposures, m.factor_cov, m.specific_var)
+            self.ops = prob.risk
             if not self.rows.trades:
                 self.polisher = ActiveSet(self.ops, self.rows, self.prepared)
         else:

@@ -92,6 +92,17 @@ class FactorModel:
     def variance(self, w: Array) -> float:
         return float(w @ self.times(w))
 
+    def block(self, idx: NDArray[np.intp]) -> Array:
+        """``Σ_II`` for the assets ``idx`` (the active-set step's free assets)."""
+        bi = self.exposures[idx]
+        out: Array = bi @ self.factor_cov @ bi.T + np.diag(self.specific_var[idx])
+        return out
+
+    def cross(self, idx: NDArray[np.intp], w_fixed: Array) -> Array:
+        """``(Σ w_fixed)_I`` where ``w_fixed`` is zero on ``idx``."""
+        out: Array = self.exposures[idx] @ (self.factor_cov @ (self.exposures.T @ w_fixed))
+        return out
+
     def covariance(self) -> Array:
         """The dense ``n × n`` matrix (for small universes and checks only)."""
         out: Array = self.exposures @ self.factor_cov @ self.exposures.T + np.diag(
@@ -119,6 +130,14 @@ class DenseRisk:
 
     def variance(self, w: Array) -> float:
         return float(w @ (self.s @ w))
+
+    def block(self, idx: NDArray[np.intp]) -> Array:
+        out: Array = self.s[np.ix_(idx, idx)]
+        return out
+
+    def cross(self, idx: NDArray[np.intp], w_fixed: Array) -> Array:
+        out: Array = self.s[idx] @ w_fixed
+        return out
 
     def covariance(self) -> Array:
         return self.s
