@@ -179,13 +179,6 @@ class Prepared:
         return replace(out, deriv=d)
 
 
-def solve(
-    structure: Structure, a: float, q: Array, rows: Compiled, tol: float = 1e-11
-) -> QpOutcome:
-    """One cold solve (see :class:`Prepared` for repeated solves)."""
-    return Prepared(structure, rows).solve(a, q, tol)
-
-
 def _outcome(
     rows: Compiled,
     z: Array,

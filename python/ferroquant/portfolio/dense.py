@@ -288,9 +288,9 @@ def _trade_pattern_solve(
     return sol, r, rows.trade_cap(sol.lam_ineq)
 
 
-def dense_prepared(s: Array, rows: Compiled) -> ActiveSet:
+def dense_prepared(risk: DenseRisk, rows: Compiled) -> ActiveSet:
     """The dense fast path: active-set solves started from a low-rank approximation's answer."""
-    return ActiveSet(DenseRisk(s), rows, _qp.Prepared(low_rank_structure(s), rows))
+    return ActiveSet(risk, rows, _qp.Prepared(low_rank_structure(risk.s), rows))
 
 
 def _saddle(h: Array, c: Array) -> Array:

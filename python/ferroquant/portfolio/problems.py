@@ -29,7 +29,7 @@ from ferroquant.portfolio import _qp, diagnose
 from ferroquant.portfolio.certificate import Certificate, certify
 from ferroquant.portfolio.constraints import Compiled, Constraints, Row
 from ferroquant.portfolio.dense import ActiveSet, dense_prepared, polish_trades
-from ferroquant.portfolio.risk import DenseRisk, FactorModel, Risk, as_risk, times
+from ferroquant.portfolio.risk import DenseRisk, FactorModel, Risk, as_risk
 
 Array = NDArray[np.float64]
 OBJECTIVES = (
@@ -140,7 +140,7 @@ class _Solver:
                     "a dense covariance takes bounds, groups and factor rows on the fast path; "
                     "turnover, costs and tracking error need method='scipy' or a FactorModel"
                 )
-            self.prepared = dense_prepared(prob.risk.covariance(), self.rows)
+            self.prepared = dense_prepared(prob.risk, self.rows)
         self.linear = (
             np.zeros_like(prob.mu)
             if prob.objective in ("min_variance", "target_return")
@@ -582,4 +582,4 @@ def _dense_needs_scipy(c: Constraints | None) -> bool:
     return c.turnover is not None or bool(np.any(costs > 0)) or c.tracking_error is not None
 
 
-__all__ = ["PortfolioResult", "optimize", "times"]
+__all__ = ["PortfolioResult", "optimize"]

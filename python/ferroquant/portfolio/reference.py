@@ -31,7 +31,7 @@ from ferroquant.portfolio.problems import (
     _gradient,
     _problem,
 )
-from ferroquant.portfolio.risk import Risk, times
+from ferroquant.portfolio.risk import Risk
 
 Array = NDArray[np.float64]
 
@@ -406,4 +406,4 @@ def _implied_weight(prob: Problem, w: Array) -> float:
     return 1.0
 
 
-__all__ = ["certify_weights", "reference_problem", "solve_scipy", "times"]
+__all__ = ["certify_weights", "reference_problem", "solve_scipy"]
