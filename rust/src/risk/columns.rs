@@ -5,6 +5,7 @@
 //! Blocks own disjoint columns, so they can run in parallel.
 
 use rayon::prelude::*;
+use std::sync::{Mutex, TryLockError};
 
 /// Dates per block: eight 64-byte cache lines of `f64` per row.
 pub const DATE_BLOCK: usize = 64;
@@ -45,6 +46,34 @@ impl SharedOut {
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 
+    /// The `L` values from flat index `start`, as an array.
+    ///
+    /// # Safety
+    /// As [`SharedOut::slice_mut`].
+    #[inline(always)]
+    pub unsafe fn array_mut<'a, const L: usize>(self, start: usize) -> &'a mut [f64; L] {
+        unsafe { &mut *self.0.add(start).cast::<[f64; L]>() }
+    }
+
+    /// Hints the CPU to fetch the cache lines of the `len` values from flat index `start` (any
+    /// index: a prefetch never faults, and the address is only computed, never dereferenced).
+    #[inline(always)]
+    pub fn prefetch(self, start: usize, len: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let first = self.0.wrapping_add(start).cast::<i8>().cast_const();
+            let last = self.0.wrapping_add(start + len.max(1) - 1).cast::<i8>().cast_const();
+            // SAFETY: prefetching is a hint; it does not access memory architecturally.
+            unsafe {
+                _mm_prefetch(first, _MM_HINT_T0);
+                _mm_prefetch(last, _MM_HINT_T0);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (start, len);
+    }
+
     /// Reads the value at flat index `idx` (a column of the caller's own block).
     ///
     /// # Safety
@@ -57,6 +86,7 @@ impl SharedOut {
 
 /// Copies columns `t0..t0 + b` of `src` (`n_rows` rows of `n_dates`) into `dst` laid out
 /// `[date][row]`.
+#[inline(always)]
 pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, dst: &mut [f64]) {
     let full = n_rows / ROW_GROUP * ROW_GROUP;
     for r0 in (0..full).step_by(ROW_GROUP) {
@@ -82,6 +112,7 @@ pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, d
 ///
 /// # Safety
 /// `src` must hold `n_rows * n_dates` values, and columns `t0..t0 + b` must belong to the caller.
+#[inline(always)]
 pub unsafe fn gather_shared(
     src: SharedOut,
     n_rows: usize,
@@ -110,6 +141,7 @@ pub unsafe fn gather_shared(
 ///
 /// # Safety
 /// As [`gather_shared`].
+#[inline(always)]
 pub unsafe fn scatter(
     src: &[f64],
     n_rows: usize,
@@ -134,17 +166,33 @@ pub unsafe fn scatter(
     }
 }
 
-/// Runs `f(t0, b, state)` for every block of dates, in parallel; `init` builds per-worker scratch.
-pub fn for_each_date_block<S, I, F>(n_dates: usize, init: I, f: F)
+/// Runs `f(t0, b, state)` for every block of `block` dates (the last may be shorter), in parallel; `init` builds per-worker scratch.
+///
+/// One scratch per worker thread for the whole call: `for_each_init` would build one per split
+/// job, a dozen or more multi-megabyte buffers per call, each zeroed page by page by the kernel.
+/// Blocks own disjoint columns, so which thread runs a block never changes a result.
+pub fn for_each_date_block<S, I, F>(n_dates: usize, block: usize, init: I, f: F)
 where
+    S: Send,
     I: Fn() -> S + Sync + Send,
     F: Fn(usize, usize, &mut S) + Sync + Send,
 {
-    let n_blocks = n_dates.div_ceil(DATE_BLOCK);
-    (0..n_blocks).into_par_iter().for_each_init(init, |s, blk| {
-        let t0 = blk * DATE_BLOCK;
-        let b = DATE_BLOCK.min(n_dates - t0);
-        f(t0, b, s);
+    let block = block.max(1);
+    let n_blocks = n_dates.div_ceil(block);
+    let slots: Vec<Mutex<Option<S>>> = (0..rayon::current_num_threads().max(1))
+        .map(|_| Mutex::new(None))
+        .collect();
+    (0..n_blocks).into_par_iter().for_each(|blk| {
+        let t0 = blk * block;
+        let b = block.min(n_dates - t0);
+        let me = rayon::current_thread_index().unwrap_or(0) % slots.len();
+        // A worker's slot is busy only if `f` itself waited on rayon work and this thread stole
+        // another block meanwhile; that block then gets scratch of its own.
+        match slots[me].try_lock() {
+            Ok(mut slot) => f(t0, b, slot.get_or_insert_with(&init)),
+            Err(TryLockError::Poisoned(p)) => f(t0, b, p.into_inner().get_or_insert_with(&init)),
+            Err(TryLockError::WouldBlock) => f(t0, b, &mut init()),
+        }
     });
 }
 

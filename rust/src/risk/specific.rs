@@ -87,6 +87,7 @@ pub fn specific_risk(
     let g = p.n_groups;
     for_each_date_block(
         t,
+        DATE_BLOCK,
         || (vec![0.0; DATE_BLOCK * n], vec![0.0; DATE_BLOCK * n]),
         |t0, b, (sb, zb)| {
             // SAFETY: this block reads and writes only its own columns t0..t0+b.

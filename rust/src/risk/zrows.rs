@@ -1,0 +1,415 @@
+//! The per-date standardisation of [`super::standardize`] for a few consecutive dates at once, in
+//! the `(k, n_assets, n_dates)` layout itself. A date's values lie `n_dates` apart, so instead of
+//! transposing, every pass walks the assets' rows and keeps one running statistic per date in a
+//! small array (`L` dates, one SIMD lane each): the `L` values of a row are contiguous, a style's
+//! `n * L` values stay in the core's cache across its passes, and the block is read from memory
+//! and written back once. Each date is still reduced over the assets in their order by one
+//! thread, so the results depend neither on the thread count nor on how dates are grouped (a
+//! block of `L` dates gives the bits of `L` one-date blocks).
+
+use super::columns::SharedOut;
+use super::linalg::Cholesky;
+use super::standardize::StandardizeParams;
+
+/// Dates standardised side by side: one 64-byte cache line of each row.
+pub const LANES: usize = 8;
+
+/// Rows prefetched ahead of the one in use.
+const AHEAD: usize = 12;
+
+/// Per-worker buffers, `[asset][lane]`.
+#[derive(Default)]
+pub struct RowScratch {
+    keep: Vec<bool>,
+    capw: Vec<f64>,
+    ow: Vec<f64>,
+}
+
+/// One block's view of the panels; `t0` is its first date.
+pub struct Rows<'a> {
+    pub vals: SharedOut,
+    pub caps: &'a [f64],
+    pub universe: &'a [bool],
+    pub k: usize,
+    pub n: usize,
+    pub t: usize,
+    pub t0: usize,
+}
+
+/// What a block reports per date: universe size, dropped, and imputed per style `[style][lane]`.
+pub struct RowCounts<const L: usize> {
+    pub universe: [usize; L],
+    pub dropped: [usize; L],
+    pub imputed: Vec<[usize; L]>,
+}
+
+/// Weight of a cap in the means: usable when finite and positive.
+#[inline(always)]
+fn usable(c: f64) -> f64 {
+    if c.is_finite() && c > 0.0 {
+        c
+    } else {
+        0.0
+    }
+}
+
+/// Asset `i`'s lanes of a `[asset][lane]` buffer.
+#[inline(always)]
+fn lanes<const L: usize>(buf: &[f64], i: usize) -> &[f64; L] {
+    let (chunks, _) = buf.as_chunks::<L>();
+    &chunks[i]
+}
+
+/// Running moments of the finite values, one lane per date.
+struct Moments<const L: usize> {
+    cnt: [f64; L],
+    sum: [f64; L],
+    sw: [f64; L],
+    swv: [f64; L],
+    mn: [f64; L],
+    mx: [f64; L],
+}
+
+impl<const L: usize> Moments<L> {
+    #[inline(always)]
+    fn new() -> Self {
+        Moments {
+            cnt: [0.0; L],
+            sum: [0.0; L],
+            sw: [0.0; L],
+            swv: [0.0; L],
+            mn: [f64::INFINITY; L],
+            mx: [f64::NEG_INFINITY; L],
+        }
+    }
+
+    /// Adds one row (`v`, weights `w`), branch-free so the lanes vectorise.
+    #[inline(always)]
+    fn add(&mut self, v: &[f64; L], w: &[f64; L]) {
+        for l in 0..L {
+            let ok = v[l].is_finite();
+            let x = if ok { v[l] } else { 0.0 };
+            let wm = if ok { w[l] } else { 0.0 };
+            self.cnt[l] += if ok { 1.0 } else { 0.0 };
+            self.sum[l] += x;
+            self.sw[l] += wm;
+            self.swv[l] += wm * x;
+            self.mn[l] = self.mn[l].min(if ok { v[l] } else { f64::INFINITY });
+            self.mx[l] = self.mx[l].max(if ok { v[l] } else { f64::NEG_INFINITY });
+        }
+    }
+
+    /// Plain means and weighted means (the plain mean where no weight is positive).
+    #[inline(always)]
+    fn means(&self) -> ([f64; L], [f64; L]) {
+        let mean: [f64; L] = std::array::from_fn(|l| self.sum[l] / self.cnt[l]);
+        let mu = std::array::from_fn(|l| {
+            if self.sw[l] > 0.0 {
+                self.swv[l] / self.sw[l]
+            } else {
+                mean[l]
+            }
+        });
+        (mean, mu)
+    }
+}
+
+impl Rows<'_> {
+    /// Row `r` (style-major: `style * n + asset`) of the block, as the caller's lanes.
+    ///
+    /// # Safety
+    /// The block's columns `t0..t0 + L` must belong to the caller and no other reference to the
+    /// row may be live.
+    #[inline(always)]
+    unsafe fn row<'b, const L: usize>(&self, r: usize) -> &'b mut [f64; L] {
+        // Rows lie a page or more apart, beyond what the hardware prefetchers follow: ask for the
+        // row AHEAD rows on, in every pass, so its lines arrive while these are used.
+        self.vals.prefetch((r + AHEAD) * self.t + self.t0, L);
+        unsafe { self.vals.array_mut(r * self.t + self.t0) }
+    }
+
+    #[inline(always)]
+    fn caps_row<const L: usize>(&self, i: usize) -> [f64; L] {
+        let at = i * self.t + self.t0;
+        std::array::from_fn(|l| usable(self.caps[at + l]))
+    }
+
+    /// Standardises the `L` dates of the block in place (see [`super::standardize`]).
+    ///
+    /// # Safety
+    /// Columns `t0..t0 + L` of the panel behind `vals` must belong to the caller.
+    #[inline(always)]
+    pub unsafe fn standardize<const L: usize>(
+        &self,
+        p: &StandardizeParams,
+        sc: &mut RowScratch,
+    ) -> RowCounts<L> {
+        let (k, n) = (self.k, self.n);
+        let mut counts = RowCounts {
+            universe: [0; L],
+            dropped: [0; L],
+            imputed: vec![[0; L]; k],
+        };
+        let kept = unsafe { self.select::<L>(p.min_valid, sc, &mut counts) };
+        let has_caps = !self.caps.is_empty();
+        sc.capw.clear();
+        if has_caps {
+            for i in 0..n {
+                sc.capw.extend(self.caps_row::<L>(i));
+            }
+        }
+        let zeros = [0.0; L];
+        for s in 0..k {
+            let weights = |i: usize| -> &[f64; L] {
+                if has_caps {
+                    lanes(&sc.capw, i)
+                } else {
+                    &zeros
+                }
+            };
+            let mut m = Moments::<L>::new();
+            for i in 0..n {
+                m.add(unsafe { self.row::<L>(s * n + i) }, weights(i));
+            }
+            let used = m.cnt;
+            let (mut mu, mut sd) = unsafe { self.spread(s, &m) };
+            // Winsorise the dates whose extremes pass mu +- winsor * sd, then recompute; the
+            // other dates clamp at +-inf, which changes nothing, so their statistics recompute
+            // to the same bits.
+            let w = p.winsor;
+            let clip: [bool; L] = std::array::from_fn(|l| {
+                let on = w > 0.0 && w.is_finite() && sd[l] > 0.0 && used[l] >= 2.0;
+                on && (m.mn[l] < mu[l] - w * sd[l] || m.mx[l] > mu[l] + w * sd[l])
+            });
+            if clip.iter().any(|&c| c) {
+                let lo: [f64; L] = std::array::from_fn(|l| {
+                    if clip[l] {
+                        mu[l] - w * sd[l]
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                });
+                let hi: [f64; L] = std::array::from_fn(|l| {
+                    if clip[l] {
+                        mu[l] + w * sd[l]
+                    } else {
+                        f64::INFINITY
+                    }
+                });
+                let mut m2 = Moments::<L>::new();
+                for i in 0..n {
+                    let r = unsafe { self.row::<L>(s * n + i) };
+                    for l in 0..L {
+                        // Comparisons, not `clamp`: NaN stays NaN and odd bounds cannot panic.
+                        let v = r[l];
+                        r[l] = if v < lo[l] {
+                            lo[l]
+                        } else if v > hi[l] {
+                            hi[l]
+                        } else {
+                            v
+                        };
+                    }
+                    m2.add(r, weights(i));
+                }
+                (mu, sd) = unsafe { self.spread(s, &m2) };
+            }
+            let zero: [bool; L] = std::array::from_fn(|l| {
+                used[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
+            });
+            for i in 0..n {
+                let r = unsafe { self.row::<L>(s * n + i) };
+                let keep = &sc.keep[i * L..(i + 1) * L];
+                for l in 0..L {
+                    let v = r[l];
+                    let z = if zero[l] { 0.0 } else { (v - mu[l]) / sd[l] };
+                    // A missing style of a kept asset is imputed as 0, the market mean.
+                    r[l] = if v.is_finite() {
+                        z
+                    } else if keep[l] {
+                        0.0
+                    } else {
+                        v
+                    };
+                }
+            }
+            for l in 0..L {
+                counts.imputed[s][l] = kept[l].saturating_sub(used[l] as usize);
+            }
+        }
+        for (target, regs) in &p.orthogonalize {
+            unsafe { self.orthogonalize::<L>(*target, regs, sc) };
+        }
+        counts
+    }
+
+    /// Flags the kept assets per date in `sc.keep`, sets the others' styles to NaN, counts the
+    /// universe and the dropped; returns the kept count per date.
+    #[inline(always)]
+    unsafe fn select<const L: usize>(
+        &self,
+        min_valid: usize,
+        sc: &mut RowScratch,
+        counts: &mut RowCounts<L>,
+    ) -> [usize; L] {
+        let (k, n) = (self.k, self.n);
+        let mut kept = [0usize; L];
+        sc.keep.clear();
+        for i in 0..n {
+            let mut cnt = [0usize; L];
+            for s in 0..k {
+                let r = unsafe { self.row::<L>(s * n + i) };
+                for l in 0..L {
+                    cnt[l] += usize::from(r[l].is_finite());
+                }
+            }
+            let mut all = true;
+            for l in 0..L {
+                let inside = if self.universe.is_empty() {
+                    cnt[l] > 0
+                } else {
+                    self.universe[i * self.t + self.t0 + l]
+                };
+                let keep = inside && cnt[l] >= min_valid;
+                counts.universe[l] += usize::from(inside);
+                counts.dropped[l] += usize::from(inside && !keep);
+                kept[l] += usize::from(keep);
+                all &= keep;
+                sc.keep.push(keep);
+            }
+            if !all {
+                let keep = &sc.keep[i * L..(i + 1) * L];
+                for s in 0..k {
+                    let r = unsafe { self.row::<L>(s * n + i) };
+                    for l in 0..L {
+                        if !keep[l] {
+                            r[l] = f64::NAN;
+                        }
+                    }
+                }
+            }
+        }
+        kept
+    }
+
+    /// Weighted means and sample standard deviations of style `s` from its moments `m`.
+    #[inline(always)]
+    unsafe fn spread<const L: usize>(&self, s: usize, m: &Moments<L>) -> ([f64; L], [f64; L]) {
+        let n = self.n;
+        let (mean, mu) = m.means();
+        let mut sq = [0.0; L];
+        for i in 0..n {
+            let r = unsafe { self.row::<L>(s * n + i) };
+            for l in 0..L {
+                let d = if r[l].is_finite() { r[l] - mean[l] } else { 0.0 };
+                sq[l] += d * d;
+            }
+        }
+        let sd = std::array::from_fn(|l| (sq[l] / (m.cnt[l] - 1.0)).sqrt());
+        (mu, sd)
+    }
+
+    /// Replaces style `target` by its residual from a cap-weighted regression with intercept on
+    /// `regs` over the kept assets, then z-scores it again without winsorising.
+    #[inline(always)]
+    unsafe fn orthogonalize<const L: usize>(
+        &self,
+        target: usize,
+        regs: &[usize],
+        sc: &mut RowScratch,
+    ) {
+        let n = self.n;
+        let m = regs.len() + 1;
+        let has_caps = !self.caps.is_empty();
+        // Regression weights of the kept assets: usable caps, or 1 where none is positive.
+        let mut total = [0.0; L];
+        sc.ow.clear();
+        for i in 0..n {
+            let keep = &sc.keep[i * L..(i + 1) * L];
+            for l in 0..L {
+                let w = match (keep[l], has_caps) {
+                    (false, _) => 0.0,
+                    (true, true) => sc.capw[i * L + l],
+                    (true, false) => 1.0,
+                };
+                total[l] += w;
+                sc.ow.push(w);
+            }
+        }
+        for i in 0..n {
+            for l in 0..L {
+                if !(total[l] > 0.0) && sc.keep[i * L + l] {
+                    sc.ow[i * L + l] = 1.0;
+                }
+            }
+        }
+        // Normal equations per date: lower triangle of [1, regs]' W [1, regs] and [1, regs]' W y.
+        let mut a = vec![[0.0; L]; m * m];
+        let mut rhs = vec![[0.0; L]; m];
+        let mut col = vec![[0.0; L]; m];
+        for i in 0..n {
+            let ow = &sc.ow[i * L..(i + 1) * L];
+            let keep = &sc.keep[i * L..(i + 1) * L];
+            col[0] = [1.0; L];
+            for (c, &r) in regs.iter().enumerate() {
+                let row = unsafe { self.row::<L>(r * n + i) };
+                col[c + 1] = std::array::from_fn(|l| if keep[l] { row[l] } else { 0.0 });
+            }
+            let y = unsafe { self.row::<L>(target * n + i) };
+            let wy: [f64; L] = std::array::from_fn(|l| if keep[l] { ow[l] * y[l] } else { 0.0 });
+            for c1 in 0..m {
+                let wc: [f64; L] = std::array::from_fn(|l| ow[l] * col[c1][l]);
+                for l in 0..L {
+                    rhs[c1][l] += col[c1][l] * wy[l];
+                }
+                for c2 in 0..=c1 {
+                    for l in 0..L {
+                        a[c1 * m + c2][l] += wc[l] * col[c2][l];
+                    }
+                }
+            }
+        }
+        let mut coef = vec![[0.0; L]; m];
+        let mut al = vec![0.0; m * m];
+        let mut bl = vec![0.0; m];
+        for l in 0..L {
+            al.iter_mut().zip(&a).for_each(|(v, x)| *v = x[l]);
+            bl.iter_mut().zip(&rhs).for_each(|(v, x)| *v = x[l]);
+            Cholesky::new(&al, m).solve(&mut bl);
+            coef.iter_mut().zip(&bl).for_each(|(c, v)| c[l] = *v);
+        }
+        // Residuals in place, and the moments of their z-score (weights: usable caps, if any).
+        let zeros = [0.0; L];
+        let mut mo = Moments::<L>::new();
+        for i in 0..n {
+            let keep = &sc.keep[i * L..(i + 1) * L];
+            let y = unsafe { self.row::<L>(target * n + i) };
+            let mut res: [f64; L] = std::array::from_fn(|l| y[l] - coef[0][l]);
+            for (c, &r) in regs.iter().enumerate() {
+                let row = unsafe { self.row::<L>(r * n + i) };
+                for l in 0..L {
+                    res[l] -= coef[c + 1][l] * row[l];
+                }
+            }
+            for l in 0..L {
+                if keep[l] {
+                    y[l] = res[l];
+                }
+            }
+            let w = if has_caps { lanes(&sc.capw, i) } else { &zeros };
+            mo.add(y, w);
+        }
+        let (mu, sd) = unsafe { self.spread(target, &mo) };
+        let zero: [bool; L] = std::array::from_fn(|l| {
+            mo.cnt[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
+        });
+        for i in 0..n {
+            let y = unsafe { self.row::<L>(target * n + i) };
+            for l in 0..L {
+                if y[l].is_finite() {
+                    y[l] = if zero[l] { 0.0 } else { (y[l] - mu[l]) / sd[l] };
+                }
+            }
+        }
+    }
+}
