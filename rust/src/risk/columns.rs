@@ -27,6 +27,11 @@ impl SharedOut {
         SharedOut(s.as_mut_ptr())
     }
 
+    /// A view of an input for code shared with outputs; it must only be read.
+    pub fn read_only(s: &[f64]) -> Self {
+        SharedOut(s.as_ptr().cast_mut())
+    }
+
     /// Writes `v` at flat index `idx`.
     ///
     /// # Safety
@@ -55,23 +60,10 @@ impl SharedOut {
         unsafe { &mut *self.0.add(start).cast::<[f64; L]>() }
     }
 
-    /// Hints the CPU to fetch the cache lines of the `len` values from flat index `start` (any
-    /// index: a prefetch never faults, and the address is only computed, never dereferenced).
+    /// [`prefetch`] from this output.
     #[inline(always)]
     pub fn prefetch(self, start: usize, len: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let first = self.0.wrapping_add(start).cast::<i8>().cast_const();
-            let last = self.0.wrapping_add(start + len.max(1) - 1).cast::<i8>().cast_const();
-            // SAFETY: prefetching is a hint; it does not access memory architecturally.
-            unsafe {
-                _mm_prefetch(first, _MM_HINT_T0);
-                _mm_prefetch(last, _MM_HINT_T0);
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (start, len);
+        prefetch(self.0, start, len);
     }
 
     /// Reads the value at flat index `idx` (a column of the caller's own block).
@@ -82,6 +74,25 @@ impl SharedOut {
     pub unsafe fn read(self, idx: usize) -> f64 {
         unsafe { *self.0.add(idx) }
     }
+}
+
+/// Hints the CPU to fetch the cache lines of the `len` values from flat index `start` of `base`
+/// (any index: a prefetch never faults, and the address is only computed, never dereferenced).
+#[inline(always)]
+pub fn prefetch(base: *const f64, start: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let first = base.wrapping_add(start).cast::<i8>();
+        let last = base.wrapping_add(start + len.max(1) - 1).cast::<i8>();
+        // SAFETY: prefetching is a hint; it does not access memory architecturally.
+        unsafe {
+            _mm_prefetch(first, _MM_HINT_T0);
+            _mm_prefetch(last, _MM_HINT_T0);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (base, start, len);
 }
 
 /// Copies columns `t0..t0 + b` of `src` (`n_rows` rows of `n_dates`) into `dst` laid out

@@ -18,6 +18,7 @@ pub mod linalg;
 pub mod specific;
 pub mod standardize;
 pub mod wls;
+pub mod wrows;
 pub mod zrows;
 
 pub use covariance::{factor_covariance, CovarianceParams};

@@ -12,9 +12,10 @@
 //! intercept on the regressors over the kept assets, z-scored again (no winsorising). Assets outside
 //! the universe are NaN.
 
-use super::columns::{for_each_date_block, gather_shared, SharedOut};
+use super::columns::{for_each_date_block, SharedOut};
 use super::zrows::{RowCounts, RowScratch, Rows, LANES};
-use super::wls::{regress_block, RegressionInputs, RegressionOutputs, Scratch, SharedOutputs};
+use super::wls::{regress_block, RegressionInputs, RegressionOutputs, SharedOutputs};
+use super::wrows::RegScratch;
 use crate::error::{Error, Result};
 
 /// Options of [`standardize_exposures`].
@@ -165,14 +166,12 @@ fn standardize_then(
         uni: SharedOut::new(counts.universe),
         reg,
     };
-    let kn = k * n;
     for_each_date_block(
         t,
         LANES,
         || BlockScratch {
-            x: vec![0.0; if reg.is_some() { LANES * kn } else { 0 }],
             rows: RowScratch::default(),
-            reg: reg.map(|_| Scratch::new(n, k, false)),
+            reg: RegScratch::default(),
         },
         // SAFETY: a block reads and writes only its own columns t0..t0+b.
         |t0, b, sc| unsafe { ctx.block(t0, b, sc) },
@@ -195,11 +194,10 @@ struct Ctx<'a> {
     reg: Option<(&'a RegressionInputs<'a>, SharedOutputs)>,
 }
 
-/// A worker's buffers; `x` holds a block's exposures `[date][style][asset]` for the regression.
+/// A worker's buffers.
 struct BlockScratch {
-    x: Vec<f64>,
     rows: RowScratch,
-    reg: Option<Scratch>,
+    reg: RegScratch,
 }
 
 impl Ctx<'_> {
@@ -248,13 +246,10 @@ impl Ctx<'_> {
                 unsafe { self.counts(tt, &c) };
             }
         }
-        if let (Some((inp, outs)), Some(rs)) = (self.reg, sc.reg.as_mut()) {
-            let xb = &mut sc.x;
-            // SAFETY: columns t0..t0+b belong to this block.
-            unsafe {
-                gather_shared(self.vals, k * n, t, t0, b, xb);
-                regress_block(inp, outs, t0, b, xb, rs);
-            }
+        if let Some((inp, outs)) = self.reg {
+            // The block's standardised styles are still in cache. SAFETY: columns t0..t0+b
+            // belong to this block.
+            unsafe { regress_block(inp, outs, self.vals, t0, b, &mut sc.reg) };
         }
     }
 

@@ -18,8 +18,9 @@
 //! 0 and t-stat NaN and is counted. A date with fewer than `G_ne + k + 1` assets, or zero total
 //! share weight, is skipped: all its outputs are NaN (its `n_obs` is still reported).
 
-use super::columns::{for_each_date_block, gather, scatter, SharedOut, DATE_BLOCK};
-use super::linalg::{dot, Cholesky};
+use super::columns::{for_each_date_block, SharedOut};
+use super::wrows::{RegRows, RegScratch};
+use super::zrows::LANES;
 use crate::error::{Error, Result};
 
 /// Inputs; panels are `(n, t)`, `exposures` `(k, n, t)`.
@@ -53,25 +54,6 @@ pub struct RegressionOutputs<'a> {
     pub stats: &'a mut [f64],
     /// `(n, t)`: residuals of the assets used, NaN elsewhere.
     pub residuals: &'a mut [f64],
-}
-
-/// Per-worker buffers, reused across dates.
-#[derive(Default)]
-pub struct Scratch {
-    /// Block input, `[date][style][asset]`.
-    x: Vec<f64>,
-    y: Vec<f64>,
-    w: Vec<f64>,
-    s: Vec<f64>,
-    /// Block residuals, `[date][asset]`.
-    e: Vec<f64>,
-    /// Per date: the assets used, their industry, `sqrt(w)`, scaled demeaned styles and returns.
-    used: Vec<(usize, usize)>,
-    ok: Vec<u8>,
-    sw: Vec<f64>,
-    dt: Vec<f64>,
-    yt: Vec<f64>,
-    et: Vec<f64>,
 }
 
 fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>, with_x: bool) -> Result<()> {
@@ -139,10 +121,10 @@ fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>, with_x: bool) 
 /// The outputs of [`factor_regression`], shared between blocks of dates.
 #[derive(Clone, Copy)]
 pub struct SharedOutputs {
-    fr: SharedOut,
-    ts: SharedOut,
-    st: SharedOut,
-    rs: SharedOut,
+    pub(crate) fr: SharedOut,
+    pub(crate) ts: SharedOut,
+    pub(crate) st: SharedOut,
+    pub(crate) rs: SharedOut,
 }
 
 impl SharedOutputs {
@@ -163,56 +145,42 @@ impl SharedOutputs {
     }
 }
 
-impl Scratch {
-    /// Buffers for blocks of `n` assets; `with_x`: also for `k` styles (when the caller does not
-    /// bring the block's exposures itself).
-    pub fn new(n: usize, k: usize, with_x: bool) -> Self {
-        Scratch {
-            x: vec![0.0; if with_x { DATE_BLOCK * n * k } else { 0 }],
-            y: vec![0.0; DATE_BLOCK * n],
-            w: vec![1.0; DATE_BLOCK * n],
-            s: vec![1.0; DATE_BLOCK * n],
-            e: vec![0.0; DATE_BLOCK * n],
-            ..Scratch::default()
-        }
-    }
-}
-
 /// Runs the regression for every date, in parallel over blocks of dates.
 pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>) -> Result<()> {
     let outs = SharedOutputs::new(inp, out, true)?;
-    let (k, n, t) = (inp.k, inp.n, inp.t);
-    if n == 0 || t == 0 {
+    if inp.n == 0 || inp.t == 0 {
         return Ok(());
     }
+    let x = SharedOut::read_only(inp.exposures);
     for_each_date_block(
-        t,
-        DATE_BLOCK,
-        || Scratch::new(n, k, true),
+        inp.t,
+        LANES,
+        RegScratch::default,
         // SAFETY: columns t0..t0+b belong to this block.
-        |t0, b, sc| unsafe { own_block(inp, outs, t0, b, sc) },
+        |t0, b, sc| unsafe { own_block(inp, outs, x, t0, b, sc) },
     );
     Ok(())
 }
 
-/// Gathers the exposures of dates `t0..t0 + b` and regresses them, compiled for AVX2 where the
-/// CPU has it (the same code and the same bits either way; see `standardize`).
+/// [`regress_block`] compiled for AVX2 where the CPU has it (the same code and the same bits
+/// either way: Rust never fuses a multiply and an add).
 ///
 /// # Safety
-/// Columns `t0..t0 + b` of the outputs must belong to the caller.
+/// As [`regress_block`].
 unsafe fn own_block(
     inp: &RegressionInputs<'_>,
     outs: SharedOutputs,
+    x: SharedOut,
     t0: usize,
     b: usize,
-    sc: &mut Scratch,
+    sc: &mut RegScratch,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2; the columns are the caller's.
-        return unsafe { own_block_avx2(inp, outs, t0, b, sc) };
+        return unsafe { own_block_avx2(inp, outs, x, t0, b, sc) };
     }
-    unsafe { own_block_portable(inp, outs, t0, b, sc) }
+    unsafe { regress_block(inp, outs, x, t0, b, sc) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -220,366 +188,61 @@ unsafe fn own_block(
 unsafe fn own_block_avx2(
     inp: &RegressionInputs<'_>,
     outs: SharedOutputs,
+    x: SharedOut,
     t0: usize,
     b: usize,
-    sc: &mut Scratch,
+    sc: &mut RegScratch,
 ) {
-    unsafe { own_block_portable(inp, outs, t0, b, sc) }
+    unsafe { regress_block(inp, outs, x, t0, b, sc) }
 }
 
-#[inline(always)]
-unsafe fn own_block_portable(
-    inp: &RegressionInputs<'_>,
-    outs: SharedOutputs,
-    t0: usize,
-    b: usize,
-    sc: &mut Scratch,
-) {
-    let (k, n, t) = (inp.k, inp.n, inp.t);
-    let mut x = std::mem::take(&mut sc.x);
-    if t0 + b > inp.first {
-        gather(inp.exposures, k * n, t, t0, b, &mut x);
-    }
-    // SAFETY: columns t0..t0+b belong to this block.
-    unsafe { regress_block(inp, outs, t0, b, &x, sc) };
-    sc.x = x;
-}
-
-/// Regresses dates `t0..t0 + b` whose styles are `x` (`[date][style][asset]`).
+/// Regresses dates `t0..t0 + b` on the styles `x` (`(k, n, t)`, only read).
 ///
 /// # Safety
-/// Columns `t0..t0 + b` of the outputs must belong to the caller.
+/// Columns `t0..t0 + b` of `x` and of the outputs must belong to the caller.
 #[inline(always)]
 pub unsafe fn regress_block(
     inp: &RegressionInputs<'_>,
     outs: SharedOutputs,
+    x: SharedOut,
     t0: usize,
     b: usize,
-    x: &[f64],
-    sc: &mut Scratch,
+    sc: &mut RegScratch,
 ) {
-    let (k, n, t) = (inp.k, inp.n, inp.t);
-    let SharedOutputs { fr, ts, st, rs } = outs;
-    let p = 1 + inp.n_industries + k;
     if t0 + b <= inp.first {
-        unsafe { skip_block(t0, b, t, p, n, [fr, ts, st, rs]) };
-        return;
-    }
-    let shares = if inp.shares.is_empty() {
-        inp.weights
+        unsafe { skip_block(t0, b, inp, outs) };
+    } else if b == LANES {
+        unsafe { RegRows { inp, x, t0 }.regress::<LANES>(outs, sc) };
     } else {
-        inp.shares
-    };
-    // Returns of dates t0 + lead .. (NaN past the end).
-    let by = b.min(t.saturating_sub(t0 + inp.lead));
-    gather(inp.returns, n, t, t0 + inp.lead, by, &mut sc.y);
-    sc.y[by * n..b * n].iter_mut().for_each(|v| *v = f64::NAN);
-    if !inp.weights.is_empty() {
-        gather(inp.weights, n, t, t0, b, &mut sc.w);
-    }
-    if !shares.is_empty() {
-        gather(shares, n, t, t0, b, &mut sc.s);
-    }
-    if inp.weights.is_empty() && inp.sqrt_shares && !inp.shares.is_empty() {
-        for (w, s) in sc.w[..b * n].iter_mut().zip(&sc.s[..b * n]) {
-            *w = s.sqrt();
+        // A short last block, one date at a time: the same bits as in lanes.
+        for tt in t0..t0 + b {
+            unsafe { RegRows { inp, x, t0: tt }.regress::<1>(outs, sc) };
         }
     }
-    let mut f = vec![f64::NAN; p];
-    let mut tv = vec![f64::NAN; p];
-    for j in 0..b {
-        let tt = t0 + j;
-        let date = Date {
-            x: &x[j * n * k..(j + 1) * n * k],
-            y: &sc.y[j * n..(j + 1) * n],
-            w: &sc.w[j * n..(j + 1) * n],
-            s: &sc.s[j * n..(j + 1) * n],
-            codes: inp.industries,
-            g: inp.n_industries,
-            k,
-        };
-        f.iter_mut().for_each(|v| *v = f64::NAN);
-        tv.iter_mut().for_each(|v| *v = f64::NAN);
-        if tt < inp.first {
-            // SAFETY: column tt belongs to this block.
-            unsafe {
-                for q in 0..p {
-                    fr.write(q * t + tt, f64::NAN);
-                    ts.write(q * t + tt, f64::NAN);
-                }
-                st.write(tt, f64::NAN);
-                for q in 1..4 {
-                    st.write(q * t + tt, if q == 3 { f64::NAN } else { 0.0 });
-                }
-            }
-            sc.e[j * n..(j + 1) * n]
-                .iter_mut()
-                .for_each(|v| *v = f64::NAN);
-            continue;
-        }
-        let mut buf = Buffers {
-            used: std::mem::take(&mut sc.used),
-            ok: std::mem::take(&mut sc.ok),
-            sw: std::mem::take(&mut sc.sw),
-            dt: std::mem::take(&mut sc.dt),
-            yt: std::mem::take(&mut sc.yt),
-            et: std::mem::take(&mut sc.et),
-        };
-        let stats = date.solve(&mut f, &mut tv, &mut buf);
-        // SAFETY: column tt belongs to this block.
-        unsafe {
-            for q in 0..p {
-                fr.write(q * t + tt, f[q]);
-                ts.write(q * t + tt, tv[q]);
-            }
-            for (q, v) in stats.iter().enumerate() {
-                st.write(q * t + tt, *v);
-            }
-        }
-        let e = &mut sc.e[j * n..(j + 1) * n];
-        e.iter_mut().for_each(|v| *v = f64::NAN);
-        if stats[3].is_finite() {
-            for (u, &(i, _)) in buf.used.iter().enumerate() {
-                e[i] = buf.et[u] / buf.sw[u];
-            }
-        }
-        sc.used = buf.used;
-        sc.ok = buf.ok;
-        sc.sw = buf.sw;
-        sc.dt = buf.dt;
-        sc.yt = buf.yt;
-        sc.et = buf.et;
-    }
-    // SAFETY: columns t0..t0+b belong to this block.
-    unsafe { scatter(&sc.e, n, t, t0, b, rs) };
 }
 
 /// Writes the outputs of dates `t0..t0 + b`, all before `first`.
 ///
 /// # Safety
-/// Columns `t0..t0 + b` must belong to the caller; `outs` are factor returns, t-stats, stats and
-/// residuals as in [`RegressionOutputs`].
+/// Columns `t0..t0 + b` must belong to the caller.
 #[inline(always)]
-unsafe fn skip_block(t0: usize, b: usize, t: usize, p: usize, n: usize, outs: [SharedOut; 4]) {
-    let [fr, ts, st, rs] = outs;
+unsafe fn skip_block(t0: usize, b: usize, inp: &RegressionInputs<'_>, outs: SharedOutputs) {
+    let (n, t) = (inp.n, inp.t);
+    let p = 1 + inp.n_industries + inp.k;
     for tt in t0..t0 + b {
         unsafe {
             for q in 0..p {
-                fr.write(q * t + tt, f64::NAN);
-                ts.write(q * t + tt, f64::NAN);
+                outs.fr.write(q * t + tt, f64::NAN);
+                outs.ts.write(q * t + tt, f64::NAN);
             }
             for q in 0..4 {
-                st.write(q * t + tt, if q == 1 || q == 2 { 0.0 } else { f64::NAN });
+                outs.st
+                    .write(q * t + tt, if q == 1 || q == 2 { 0.0 } else { f64::NAN });
             }
             for i in 0..n {
-                rs.write(i * t + tt, f64::NAN);
+                outs.rs.write(i * t + tt, f64::NAN);
             }
         }
-    }
-}
-
-/// Per-date working vectors (see [`Scratch`]).
-struct Buffers {
-    used: Vec<(usize, usize)>,
-    ok: Vec<u8>,
-    sw: Vec<f64>,
-    dt: Vec<f64>,
-    yt: Vec<f64>,
-    et: Vec<f64>,
-}
-
-/// One date's cross-section; `x` is `[style][asset]`.
-struct Date<'a> {
-    x: &'a [f64],
-    y: &'a [f64],
-    w: &'a [f64],
-    s: &'a [f64],
-    codes: &'a [i64],
-    g: usize,
-    k: usize,
-}
-
-impl Date<'_> {
-    /// Marks in `ok` the assets that enter the date (see the module docs). One contiguous pass per
-    /// input instead of `k` strided reads per asset: the styles of an asset lie `n` apart.
-    #[inline(always)]
-    fn usable(&self, ok: &mut Vec<u8>) {
-        let n = self.y.len();
-        ok.clear();
-        ok.extend((0..n).map(|i| {
-            u8::from(
-                self.codes[i] >= 0
-                    && self.y[i].is_finite()
-                    && self.w[i] > 0.0
-                    && self.s[i] >= 0.0,
-            )
-        }));
-        for s in 0..self.k {
-            for (o, v) in ok.iter_mut().zip(&self.x[s * n..(s + 1) * n]) {
-                *o &= u8::from(v.is_finite());
-            }
-        }
-    }
-
-    /// Writes factor returns and t-stats, leaves the scaled residuals in `buf.et`; returns R^2,
-    /// n_obs, industries used, styles dropped (R^2 and styles dropped NaN for a skipped date).
-    #[inline(always)]
-    fn solve(&self, f: &mut [f64], tv: &mut [f64], buf: &mut Buffers) -> [f64; 4] {
-        let (g, k) = (self.g, self.k);
-        let n = self.y.len();
-        let mut wg = vec![0.0; g];
-        let mut yg = vec![0.0; g];
-        let mut cg = vec![0.0; g];
-        let mut ag = vec![0.0; g * k];
-        buf.used.clear();
-        self.usable(&mut buf.ok);
-        for i in 0..n {
-            if buf.ok[i] == 0 {
-                continue;
-            }
-            let c = self.codes[i] as usize;
-            let w = self.w[i];
-            wg[c] += w;
-            yg[c] += w * self.y[i];
-            cg[c] += self.s[i];
-            buf.used.push((i, c));
-        }
-        for s in 0..k {
-            let xs = &self.x[s * n..(s + 1) * n];
-            for &(i, c) in &buf.used {
-                ag[c * k + s] += self.w[i] * xs[i];
-            }
-        }
-        let nobs = buf.used.len();
-        let g_ne = wg.iter().filter(|&&w| w > 0.0).count();
-        let ctot: f64 = cg.iter().sum();
-        if nobs < g_ne + k + 1 || ctot.is_nan() || ctot <= 0.0 {
-            buf.used.clear();
-            return [f64::NAN, nobs as f64, g_ne as f64, f64::NAN];
-        }
-        for c in 0..g {
-            if wg[c] > 0.0 {
-                yg[c] /= wg[c];
-                ag[c * k..(c + 1) * k].iter_mut().for_each(|a| *a /= wg[c]);
-            }
-        }
-        // sqrt(w)-scaled, industry-demeaned styles and returns of the assets used, contiguous.
-        buf.sw.clear();
-        buf.sw
-            .extend(buf.used.iter().map(|&(i, _)| self.w[i].sqrt()));
-        buf.yt.clear();
-        buf.yt.extend(
-            buf.used
-                .iter()
-                .zip(&buf.sw)
-                .map(|(&(i, c), sw)| (self.y[i] - yg[c]) * sw),
-        );
-        buf.dt.clear();
-        for s in 0..k {
-            let xs = &self.x[s * n..(s + 1) * n];
-            buf.dt.extend(
-                buf.used
-                    .iter()
-                    .zip(&buf.sw)
-                    .map(|(&(i, c), sw)| (xs[i] - ag[c * k + s]) * sw),
-            );
-        }
-        let col = |s: usize| &buf.dt[s * nobs..(s + 1) * nobs];
-        let mut m = vec![0.0; k * k];
-        let mut r = vec![0.0; k];
-        for a in 0..k {
-            r[a] = dot(col(a), &buf.yt);
-            for b in 0..=a {
-                m[a * k + b] = dot(col(a), col(b));
-            }
-        }
-        let chol = Cholesky::new(&m, k);
-        chol.solve(&mut r);
-        let beta = r;
-        let k_eff = chol.rank();
-        let share: Vec<f64> = cg.iter().map(|c| c / ctot).collect();
-        let fit_g: Vec<f64> = (0..g)
-            .map(|c| {
-                if wg[c] > 0.0 {
-                    yg[c] - (0..k).map(|s| ag[c * k + s] * beta[s]).sum::<f64>()
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let country: f64 = (0..g).map(|c| share[c] * fit_g[c]).sum();
-        f[0] = country;
-        for c in 0..g {
-            f[1 + c] = if wg[c] > 0.0 { fit_g[c] - country } else { 0.0 };
-        }
-        f[1 + g..].copy_from_slice(&beta);
-        // Scaled residuals sqrt(w) e and fit statistics.
-        buf.et.clear();
-        buf.et.extend_from_slice(&buf.yt);
-        for s in 0..k {
-            let bs = beta[s];
-            if bs != 0.0 {
-                for (e, d) in buf.et.iter_mut().zip(col(s)) {
-                    *e -= bs * d;
-                }
-            }
-        }
-        let ssr = dot(&buf.et, &buf.et);
-        let wsum: f64 = wg.iter().sum();
-        let ymean = (0..g).map(|c| wg[c] * yg[c]).sum::<f64>() / wsum;
-        let sst: f64 = buf
-            .used
-            .iter()
-            .map(|&(i, _)| self.w[i] * (self.y[i] - ymean) * (self.y[i] - ymean))
-            .sum();
-        let r2 = if sst > 0.0 { 1.0 - ssr / sst } else { f64::NAN };
-        let dof = (nobs - g_ne - k_eff) as f64;
-        let sigma2 = ssr / dof;
-        let minv = chol.inverse();
-        let quad = |v: &[f64]| -> f64 {
-            let mut q = 0.0;
-            for a in 0..k {
-                for b in 0..k {
-                    q += v[a] * minv[a * k + b] * v[b];
-                }
-            }
-            q
-        };
-        let ss2: f64 = (0..g)
-            .filter(|&c| wg[c] > 0.0)
-            .map(|c| share[c] * share[c] / wg[c])
-            .sum();
-        let dvec: Vec<f64> = (0..k)
-            .map(|s| (0..g).map(|c| share[c] * ag[c * k + s]).sum())
-            .collect();
-        let tstat = |v: f64, var: f64| {
-            if var > 0.0 {
-                v / var.sqrt()
-            } else {
-                f64::NAN
-            }
-        };
-        tv[0] = tstat(country, sigma2 * (ss2 + quad(&dvec)));
-        let mut diff = vec![0.0; k];
-        for c in 0..g {
-            tv[1 + c] = if wg[c] > 0.0 {
-                for s in 0..k {
-                    diff[s] = ag[c * k + s] - dvec[s];
-                }
-                let v = sigma2 * ((1.0 - 2.0 * share[c]) / wg[c] + ss2 + quad(&diff));
-                tstat(f[1 + c], v)
-            } else {
-                f64::NAN
-            };
-        }
-        for s in 0..k {
-            tv[1 + g + s] = if chol.kept[s] {
-                tstat(beta[s], sigma2 * minv[s * k + s])
-            } else {
-                f64::NAN
-            };
-        }
-        [r2, nobs as f64, g_ne as f64, (k - k_eff) as f64]
     }
 }
 

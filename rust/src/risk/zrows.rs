@@ -56,8 +56,9 @@ fn usable(c: f64) -> f64 {
 /// Asset `i`'s lanes of a `[asset][lane]` buffer.
 #[inline(always)]
 fn lanes<const L: usize>(buf: &[f64], i: usize) -> &[f64; L] {
-    let (chunks, _) = buf.as_chunks::<L>();
-    &chunks[i]
+    let s = &buf[i * L..(i + 1) * L];
+    // SAFETY: `s` holds exactly L values (the slicing checked the bounds).
+    unsafe { &*s.as_ptr().cast::<[f64; L]>() }
 }
 
 /// Running moments of the finite values, one lane per date.
@@ -338,7 +339,7 @@ impl Rows<'_> {
         }
         for i in 0..n {
             for l in 0..L {
-                if !(total[l] > 0.0) && sc.keep[i * L + l] {
+                if total[l] <= 0.0 && sc.keep[i * L + l] {
                     sc.ow[i * L + l] = 1.0;
                 }
             }
