@@ -56,6 +56,9 @@ pub fn specific_risk(
     }
     crate::error::check_at_least("min_obs", p.min_obs, 1)?;
     crate::error::check_at_least("n_groups", p.n_groups, 1)?;
+    if u32::try_from(n).is_err() {
+        return Err(Error::param("residuals", n, "fewer than 2^32 assets"));
+    }
     if cells == 0 {
         return Ok(());
     }
@@ -94,49 +97,63 @@ pub fn specific_risk(
             unsafe { gather_shared(shared, n, t, t0, b, sb) };
             let sb = &mut sb[..b * n];
             super::columns::gather(size, n, t, t0, b, zb);
-            let mut prev: Vec<usize> = Vec::new();
-            let mut seen: Vec<bool> = Vec::new();
+            let mut keys: Vec<(u64, u32)> = Vec::new();
+            let mut label: Vec<u32> = Vec::new();
+            let mut sums = vec![[0.0; 3]; g];
             for j in 0..b {
                 let sig = &mut sb[j * n..(j + 1) * n];
                 let z = &zb[j * n..(j + 1) * n];
-                // Sizes move little from one date to the next: starting from the previous date's
-                // order, the adaptive stable sort is close to linear. The order is total, so the
-                // result does not depend on the starting order.
-                let valid = |i: usize| sig[i].is_finite() && z[i] > 0.0;
-                seen.clear();
-                seen.resize(n, false);
-                let mut idx: Vec<usize> = prev.iter().copied().filter(|&i| valid(i)).collect();
-                idx.iter().for_each(|&i| seen[i] = true);
-                idx.extend((0..n).filter(|&i| !seen[i] && valid(i)));
-                idx.sort_by(|&a, &c| z[a].total_cmp(&z[c]).then(a.cmp(&c)));
-                prev.clone_from(&idx);
-                let m = idx.len();
+                // Sizes are positive, so their bit patterns order like the values; with the index
+                // as tie-break the order is total. Only the groups matter, not the order inside
+                // them: g - 1 selections instead of a sort.
+                keys.clear();
+                keys.extend(
+                    (0..n)
+                        .filter(|&i| sig[i].is_finite() && z[i] > 0.0)
+                        .map(|i| (z[i].to_bits(), i as u32)),
+                );
+                let m = keys.len();
                 if m >= g {
-                    let mut shrunk = vec![0.0; m];
+                    split_groups(&mut keys, 0, g, m, g);
+                    label.clear();
+                    label.resize(n, u32::MAX);
                     for grp in 0..g {
-                        let lo = grp * m / g;
-                        let hi = (grp + 1) * m / g;
-                        let members = &idx[lo..hi];
-                        let zw: f64 = members.iter().map(|&i| z[i]).sum();
-                        let mean = members.iter().map(|&i| z[i] * sig[i]).sum::<f64>() / zw;
-                        let dev = (members
-                            .iter()
-                            .map(|&i| (sig[i] - mean).powi(2))
-                            .sum::<f64>()
-                            / members.len() as f64)
-                            .sqrt();
-                        for (r, &i) in members.iter().enumerate() {
-                            let gap = p.shrinkage * (sig[i] - mean).abs();
-                            let v = if dev + gap > 0.0 {
-                                gap / (dev + gap)
-                            } else {
-                                0.0
-                            };
-                            shrunk[lo + r] = v * mean + (1.0 - v) * sig[i];
+                        for &(_, i) in &keys[grp * m / g..(grp + 1) * m / g] {
+                            label[i as usize] = grp as u32;
                         }
                     }
-                    for (r, &i) in idx.iter().enumerate() {
-                        sig[i] = shrunk[r];
+                    // Group sums in asset order, whatever order the selections left.
+                    sums.iter_mut().for_each(|v| *v = [0.0; 3]);
+                    for (i, &grp) in label.iter().enumerate() {
+                        if let Some(acc) = sums.get_mut(grp as usize) {
+                            acc[0] += z[i];
+                            acc[1] += z[i] * sig[i];
+                        }
+                    }
+                    let mean: Vec<f64> = sums.iter().map(|a| a[1] / a[0]).collect();
+                    for (i, &grp) in label.iter().enumerate() {
+                        if let Some(acc) = sums.get_mut(grp as usize) {
+                            acc[2] += (sig[i] - mean[grp as usize]).powi(2);
+                        }
+                    }
+                    let dev: Vec<f64> = (0..g)
+                        .map(|grp| {
+                            let count = (grp + 1) * m / g - grp * m / g;
+                            (sums[grp][2] / count as f64).sqrt()
+                        })
+                        .collect();
+                    for (i, &grp) in label.iter().enumerate() {
+                        let Some(&mean) = mean.get(grp as usize) else {
+                            continue;
+                        };
+                        let dev = dev[grp as usize];
+                        let gap = p.shrinkage * (sig[i] - mean).abs();
+                        let w = if dev + gap > 0.0 {
+                            gap / (dev + gap)
+                        } else {
+                            0.0
+                        };
+                        sig[i] = w * mean + (1.0 - w) * sig[i];
                     }
                 }
                 sig.iter_mut().for_each(|v| *v *= *v);
@@ -146,4 +163,25 @@ pub fn specific_risk(
         },
     );
     Ok(())
+}
+
+/// Rearranges `keys` (ranks `from..` of the `m` sorted keys) so that groups `g0..g1` of the `g`
+/// equal-count groups, group `grp` holding ranks `grp * m / g .. (grp + 1) * m / g`, each lie in
+/// their ranks, by selecting the middle boundary and recursing on both sides.
+fn split_groups(keys: &mut [(u64, u32)], g0: usize, g1: usize, m: usize, g: usize) {
+    if g1 - g0 < 2 {
+        return;
+    }
+    let from = g0 * m / g;
+    let mid = (g0 + g1) / 2;
+    let at = mid * m / g - from;
+    if at >= keys.len() {
+        return;
+    }
+    if at > 0 {
+        keys.select_nth_unstable(at);
+    }
+    let (left, right) = keys.split_at_mut(at);
+    split_groups(left, g0, mid, m, g);
+    split_groups(right, mid, g1, m, g);
 }
