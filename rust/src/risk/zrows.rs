@@ -61,8 +61,13 @@ fn lanes<const L: usize>(buf: &[f64], i: usize) -> &[f64; L] {
     unsafe { &*s.as_ptr().cast::<[f64; L]>() }
 }
 
-/// Running moments of the finite values, one lane per date.
+/// Running moments of the finite values, one lane per date. Squares are taken about `shift`, a
+/// value of the same date: `sum (x - mean)^2 = sum (x - c)^2 - cnt (mean - c)^2` then loses
+/// nothing that matters as long as `c` lies a few deviations from the mean, and the spread needs
+/// no second pass.
 struct Moments<const L: usize> {
+    shift: [f64; L],
+    sq: [f64; L],
     cnt: [f64; L],
     sum: [f64; L],
     sw: [f64; L],
@@ -73,8 +78,10 @@ struct Moments<const L: usize> {
 
 impl<const L: usize> Moments<L> {
     #[inline(always)]
-    fn new() -> Self {
+    fn new(shift: [f64; L]) -> Self {
         Moments {
+            shift,
+            sq: [0.0; L],
             cnt: [0.0; L],
             sum: [0.0; L],
             sw: [0.0; L],
@@ -91,6 +98,8 @@ impl<const L: usize> Moments<L> {
             let ok = v[l].is_finite();
             let x = if ok { v[l] } else { 0.0 };
             let wm = if ok { w[l] } else { 0.0 };
+            let d = if ok { v[l] - self.shift[l] } else { 0.0 };
+            self.sq[l] += d * d;
             self.cnt[l] += if ok { 1.0 } else { 0.0 };
             self.sum[l] += x;
             self.sw[l] += wm;
@@ -100,9 +109,9 @@ impl<const L: usize> Moments<L> {
         }
     }
 
-    /// Plain means and weighted means (the plain mean where no weight is positive).
+    /// Weighted means (the plain mean where no weight is positive) and sample deviations.
     #[inline(always)]
-    fn means(&self) -> ([f64; L], [f64; L]) {
+    fn spread(&self) -> ([f64; L], [f64; L]) {
         let mean: [f64; L] = std::array::from_fn(|l| self.sum[l] / self.cnt[l]);
         let mu = std::array::from_fn(|l| {
             if self.sw[l] > 0.0 {
@@ -111,7 +120,12 @@ impl<const L: usize> Moments<L> {
                 mean[l]
             }
         });
-        (mean, mu)
+        let sd = std::array::from_fn(|l| {
+            let off = mean[l] - self.shift[l];
+            let ss = (self.sq[l] - self.cnt[l] * off * off).max(0.0);
+            (ss / (self.cnt[l] - 1.0)).sqrt()
+        });
+        (mu, sd)
     }
 }
 
@@ -168,12 +182,13 @@ impl Rows<'_> {
                     &zeros
                 }
             };
-            let mut m = Moments::<L>::new();
+            let shift = unsafe { self.first_finite::<L>(s) };
+            let mut m = Moments::<L>::new(shift);
             for i in 0..n {
                 m.add(unsafe { self.row::<L>(s * n + i) }, weights(i));
             }
             let used = m.cnt;
-            let (mut mu, mut sd) = unsafe { self.spread(s, &m) };
+            let (mut mu, mut sd) = m.spread();
             // Winsorise the dates whose extremes pass mu +- winsor * sd, then recompute; the
             // other dates clamp at +-inf, which changes nothing, so their statistics recompute
             // to the same bits.
@@ -197,7 +212,7 @@ impl Rows<'_> {
                         f64::INFINITY
                     }
                 });
-                let mut m2 = Moments::<L>::new();
+                let mut m2 = Moments::<L>::new(shift);
                 for i in 0..n {
                     let r = unsafe { self.row::<L>(s * n + i) };
                     for l in 0..L {
@@ -213,7 +228,7 @@ impl Rows<'_> {
                     }
                     m2.add(r, weights(i));
                 }
-                (mu, sd) = unsafe { self.spread(s, &m2) };
+                (mu, sd) = m2.spread();
             }
             let zero: [bool; L] = std::array::from_fn(|l| {
                 used[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
@@ -293,21 +308,23 @@ impl Rows<'_> {
         kept
     }
 
-    /// Weighted means and sample standard deviations of style `s` from its moments `m`.
+    /// Per date, the first finite value of style `s` in asset order (0 where there is none):
+    /// the shift of its moments.
     #[inline(always)]
-    unsafe fn spread<const L: usize>(&self, s: usize, m: &Moments<L>) -> ([f64; L], [f64; L]) {
-        let n = self.n;
-        let (mean, mu) = m.means();
-        let mut sq = [0.0; L];
-        for i in 0..n {
-            let r = unsafe { self.row::<L>(s * n + i) };
+    unsafe fn first_finite<const L: usize>(&self, s: usize) -> [f64; L] {
+        let mut out = [f64::NAN; L];
+        for i in 0..self.n {
+            let r = unsafe { self.row::<L>(s * self.n + i) };
             for l in 0..L {
-                let d = if r[l].is_finite() { r[l] - mean[l] } else { 0.0 };
-                sq[l] += d * d;
+                if out[l].is_nan() && r[l].is_finite() {
+                    out[l] = r[l];
+                }
+            }
+            if out.iter().all(|v| !v.is_nan()) {
+                return out;
             }
         }
-        let sd = std::array::from_fn(|l| (sq[l] / (m.cnt[l] - 1.0)).sqrt());
-        (mu, sd)
+        out.map(|v| if v.is_nan() { 0.0 } else { v })
     }
 
     /// Replaces style `target` by its residual from a cap-weighted regression with intercept on
@@ -381,7 +398,8 @@ impl Rows<'_> {
         }
         // Residuals in place, and the moments of their z-score (weights: usable caps, if any).
         let zeros = [0.0; L];
-        let mut mo = Moments::<L>::new();
+        // Weighted least-squares residuals average about 0: shift 0.
+        let mut mo = Moments::<L>::new([0.0; L]);
         for i in 0..n {
             let keep = &sc.keep[i * L..(i + 1) * L];
             let y = unsafe { self.row::<L>(target * n + i) };
@@ -400,7 +418,7 @@ impl Rows<'_> {
             let w = if has_caps { lanes(&sc.capw, i) } else { &zeros };
             mo.add(y, w);
         }
-        let (mu, sd) = unsafe { self.spread(target, &mo) };
+        let (mu, sd) = mo.spread();
         let zero: [bool; L] = std::array::from_fn(|l| {
             mo.cnt[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
         });
