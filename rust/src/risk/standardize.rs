@@ -13,9 +13,9 @@
 //! the universe are NaN.
 
 use super::columns::{for_each_date_block, SharedOut};
-use super::zrows::{RowCounts, RowScratch, Rows, LANES};
 use super::wls::{regress_block, RegressionInputs, RegressionOutputs, SharedOutputs};
 use super::wrows::RegScratch;
+use super::zrows::{RowCounts, RowScratch, Rows, LANES};
 use crate::error::{Error, Result};
 
 /// Options of [`standardize_exposures`].

@@ -47,7 +47,13 @@ impl RegRows<'_> {
         if from + L <= t {
             std::array::from_fn(|l| panel[at + l])
         } else {
-            std::array::from_fn(|l| if from + l < t { panel[at + l] } else { f64::NAN })
+            std::array::from_fn(|l| {
+                if from + l < t {
+                    panel[at + l]
+                } else {
+                    f64::NAN
+                }
+            })
         }
     }
 
