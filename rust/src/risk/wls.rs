@@ -7,8 +7,9 @@
 //! is exactly 0, the country being the sum of the industries) to the `k x k` within-industry system
 //! `sum_i w_i d_i d_i' beta = sum_i w_i d_i (y_i - ybar_g(i))`, `d_i = x_i - abar_g(i)`; then
 //! `c = sum_g s_g (ybar_g - abar_g' beta)` and `f_g = ybar_g - abar_g' beta - c`. Per date cost
-//! `O(n k^2)`, computed as dot products of contiguous `sqrt(w)`-scaled, industry-demeaned style
-//! vectors. Standard errors assume `Var(e_i) = sigma^2 / w_i` with
+//! `O(n k^2)`: one pass accumulates `sum w x x'`, `sum w x y` and the industry sums, and the
+//! within-industry system is `sum w x x' - sum_g W_g abar_g abar_g'` (likewise for `x y`); a second
+//! pass forms the residuals ([`super::wrows`], eight dates side by side). Standard errors assume `Var(e_i) = sigma^2 / w_i` with
 //! `sigma^2 = sum w e^2 / (n_obs - G_ne - k_eff)`; `ybar_g` is uncorrelated with `beta`, giving
 //! closed forms for the country and industry variances.
 //!
