@@ -46,17 +46,23 @@ impl Moments {
         self.weight = self.lam * self.weight + 1.0;
         let f = &hist[0];
         for (l, s) in self.s.iter_mut().enumerate() {
-            s.iter_mut().for_each(|v| *v *= self.lam);
-            let Some(g) = hist.get(l) else { continue };
+            let g = hist.get(l);
             if diag_only {
+                // Only the diagonal is ever read: the rest is neither aged nor updated.
                 for a in 0..k {
-                    s[a * k + a] += f[a] * g[a];
-                }
-            } else {
-                for a in 0..k {
-                    for b in 0..k {
-                        s[a * k + b] += f[a] * g[b];
+                    let v = &mut s[a * k + a];
+                    *v *= self.lam;
+                    if let Some(g) = g {
+                        *v += f[a] * g[a];
                     }
+                }
+                continue;
+            }
+            s.iter_mut().for_each(|v| *v *= self.lam);
+            let Some(g) = g else { continue };
+            for a in 0..k {
+                for b in 0..k {
+                    s[a * k + b] += f[a] * g[b];
                 }
             }
         }
