@@ -182,10 +182,10 @@ pub fn factor_covariance(
                         rm[b * k + a] = c;
                     }
                 }
-                let d: Vec<f64> = (0..k).map(|a| rm[a * k + a]).collect();
+                let d: Vec<f64> = (0..k).map(|a| rm[a * k + a].sqrt()).collect();
                 for a in 0..k {
                     for b in 0..k {
-                        let den = (d[a] * d[b]).sqrt();
+                        let den = d[a] * d[b];
                         rm[a * k + b] = if a == b {
                             1.0
                         } else if den > 0.0 {
