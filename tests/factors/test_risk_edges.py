@@ -160,6 +160,17 @@ def test_bad_inputs_raise_errors_that_say_how_to_fix() -> None:
     bad[1, 2] = np.inf
     with pytest.raises(errors.NonFiniteError, match="asset 1, bar 2"):
         factors.factor_returns(x, bad, ["a"] * 5)
+    # Exposures are checked block by block during the regression; the error still names the
+    # first infinity in row order (style 0, asset 20 comes before style 1, asset 7), a warm-up
+    # column included.
+    xs = np.random.default_rng(0).normal(size=(2, 30, 20))
+    ys = np.random.default_rng(1).normal(0, 0.01, (30, 20))
+    xs[1, 7, 3], xs[1, 9, 2], xs[0, 20, 19] = np.inf, -np.inf, np.inf
+    with pytest.raises(errors.NonFiniteError, match="exposures holds inf at asset 20, bar 19"):
+        factors.factor_returns(xs, ys, ["a", "b", "c"] * 10)
+    xs[0, 20, 19] = 0.0
+    with pytest.raises(errors.NonFiniteError, match="asset 7, bar 3"):
+        factors.factor_returns(xs, ys, ["a", "b", "c"] * 10, start=12)
     with pytest.raises(errors.InvalidParameterError, match="min_styles"):
         factors.standardize_exposures(x, min_styles=3)
     with pytest.raises(errors.InvalidParameterError, match="orthogonalize"):
