@@ -391,3 +391,23 @@ fn standard_set_alone_in_the_ring_layout_equals_batch() {
         }
     }
 }
+
+#[test]
+fn the_infinity_check_finds_the_first_one_on_every_path() {
+    // The AVX2 build of the check (taken on this machine where it has AVX2) and the portable one
+    // must name the same position, NaN being no infinity.
+    for n in [0usize, 1, 63, 64, 65, 200, 4000] {
+        for at in [None, Some(0), Some(n / 2), Some(n.saturating_sub(1))] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|i| if i % 7 == 3 { f64::NAN } else { i as f64 })
+                .collect();
+            let want = at.filter(|&p| p < n);
+            if let Some(p) = want {
+                v[p] = f64::NEG_INFINITY;
+                v[n - 1] = f64::INFINITY;
+            }
+            assert_eq!(first_infinite(&v), want, "n = {n}");
+            assert_eq!(first_infinite_in(&v), want, "n = {n}");
+        }
+    }
+}
