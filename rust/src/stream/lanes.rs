@@ -335,22 +335,47 @@ unsafe fn held_window<R>(
     f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
 ) -> R {
     use std::mem::MaybeUninit;
+    debug_assert!(from <= LONG);
+    let from = from.min(LONG);
     let mut all = [F4::splat(0.0); LONG + 1];
+    all[LONG] = held.x_in;
+    // Position `LONG - back` is the ring row `back` bars before the new one: the rows before the
+    // new row's (in `before`, from the newest down), then those after it (in `after`), two
+    // straight runs instead of a ring index and a branch per position.
+    let (ring, col, w) = (held.ring, held.col, held.ring.width);
+    let last = LONG - from;
+    let split = ring.row.min(last);
+    for back in 1..=split {
+        all[LONG - back] = four(&ring.before[(ring.row - back) * w..], col);
+    }
+    for back in split + 1..=last {
+        all[LONG - back] = four(&ring.after[(RING - 1 - back) * w..], col);
+    }
+    // The symbols' rows, four positions at a time by a transpose in registers.
     let mut cols = [[MaybeUninit::<f64>::uninit(); LONG + 1]; GROUP];
-    for (i, v) in all.iter_mut().enumerate().skip(from) {
-        *v = held.at(i);
+    let mut i = from;
+    while i + GROUP <= LONG + 1 {
+        let t = F4::transpose([all[i], all[i + 1], all[i + 2], all[i + 3]]);
+        for (c, v) in cols.iter_mut().zip(t) {
+            let dst = &mut c[i..i + GROUP];
+            // SAFETY: `dst` holds four values (`MaybeUninit<f64>` has the layout of `f64`).
+            unsafe { v.store(dst.as_mut_ptr().cast::<f64>()) };
+        }
+        i += GROUP;
+    }
+    for (j, v) in all.iter().enumerate().skip(i) {
         for (c, x) in cols.iter_mut().zip(v.to_array()) {
-            c[i].write(x);
+            c[j].write(x);
         }
     }
     let row = |k: usize| -> &[f64] {
-        let part = &cols[k][from.min(LONG)..];
+        let part = &cols[k][from..];
         // SAFETY: positions `from..=LONG` of every column were written just above, and
         // `MaybeUninit<f64>` has the layout of `f64`.
         unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
     };
     let rows: [&[f64]; GROUP] = [row(0), row(1), row(2), row(3)];
-    f(&all, &rows, LONG - from.min(LONG))
+    f(&all, &rows, LONG - from)
 }
 
 /// Writes the six outputs of four symbols (`v[k]`: output `k` of the four) as the four symbols'
