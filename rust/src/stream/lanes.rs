@@ -337,20 +337,35 @@ unsafe fn held_window<R>(
     use std::mem::MaybeUninit;
     debug_assert!(from <= LONG);
     let from = from.min(LONG);
-    let mut all = [F4::splat(0.0); LONG + 1];
-    all[LONG] = held.x_in;
+    // Positions before `from` are never read: zeros there (a memset of the whole array cost
+    // as much as the loads below), the window from the ring at the others.
+    let mut all = [MaybeUninit::<F4>::uninit(); LONG + 1];
+    for v in &mut all[..from] {
+        v.write(F4::splat(0.0));
+    }
+    all[LONG].write(held.x_in);
     // Position `LONG - back` is the ring row `back` bars before the new one: the rows before the
-    // new row's (in `before`, from the newest down), then those after it (in `after`), two
-    // straight runs instead of a ring index and a branch per position.
+    // new row's (in `before`), newest first, then those after it (in `after`), as straight runs
+    // of rows instead of a ring index, a branch and two bounds checks per position.
     let (ring, col, w) = (held.ring, held.col, held.ring.width);
-    let last = LONG - from;
-    let split = ring.row.min(last);
-    for back in 1..=split {
-        all[LONG - back] = four(&ring.before[(ring.row - back) * w..], col);
+    let newest_first = ring
+        .before
+        .chunks_exact(w)
+        .rev()
+        .chain(ring.after.chunks_exact(w).rev());
+    let mut read = 0;
+    for (v, r) in all[from..LONG].iter_mut().rev().zip(newest_first) {
+        v.write(four(r, col));
+        read += 1;
     }
-    for back in split + 1..=last {
-        all[LONG - back] = four(&ring.after[(RING - 1 - back) * w..], col);
+    // The ring holds `RING - 1 > LONG` rows besides the new one, so this never fills anything;
+    // it keeps every position written whatever the ring's shape.
+    for v in &mut all[from..LONG - read] {
+        v.write(F4::splat(0.0));
     }
+    // SAFETY: every position was written above (`0..from`, `from..LONG` and `LONG`), and
+    // `MaybeUninit<F4>` has the layout of `F4`. (A reference: a transmute by value copies.)
+    let all: &[F4; LONG + 1] = unsafe { &*all.as_ptr().cast::<[F4; LONG + 1]>() };
     // The symbols' rows, four positions at a time by a transpose in registers.
     let mut cols = [[MaybeUninit::<f64>::uninit(); LONG + 1]; GROUP];
     let mut i = from;
@@ -375,7 +390,7 @@ unsafe fn held_window<R>(
         unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
     };
     let rows: [&[f64]; GROUP] = [row(0), row(1), row(2), row(3)];
-    f(&all, &rows, LONG - from)
+    f(all, &rows, LONG - from)
 }
 
 /// Writes the six outputs of four symbols (`v[k]`: output `k` of the four) as the four symbols'
