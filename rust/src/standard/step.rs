@@ -3,7 +3,7 @@
 //! ([`finish`], [`warm_mask`]). Each performs exactly the operations of the general path for its
 //! bars, so results do not depend on the path.
 
-use super::recompute::recompute;
+use super::recompute::{recompute, Rows};
 use super::state::{counts, Fast};
 use super::{K, LONG, OUTPUTS, RSI, SHORT};
 use crate::rsi::cutler_lanes;
@@ -80,7 +80,7 @@ pub(crate) trait Closes<L: Lane> {
         from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
+        f: impl FnOnce(&[L; LONG + 1], &dyn Rows, usize) -> R,
     ) -> R;
 }
 
@@ -95,9 +95,9 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         _from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
+        f: impl FnOnce(&[L; LONG + 1], &dyn Rows, usize) -> R,
     ) -> R {
-        f(self, rows, t)
+        f(self, &rows, t)
     }
 }
 
@@ -153,16 +153,24 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
         } else {
             LONG - RSI
         };
-        win.with_all(from, rows, t, |win, rows, t| {
-            recompute(
-                f,
-                &ok,
-                [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]],
-                inv,
-                rows,
-                t,
-            )
-        });
+        // Inlined always: a closure does not inherit the target features of the function it is
+        // inlined into, so compiled on its own (LLVM's choice) its lane operations become calls.
+        win.with_all(
+            from,
+            rows,
+            t,
+            #[inline(always)]
+            |win, rows, t| {
+                recompute(
+                    f,
+                    &ok,
+                    [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]],
+                    inv,
+                    rows,
+                    t,
+                )
+            },
+        );
     }
 
     let sma20 = f.w20.mean(flat20, f.last, inv20);
@@ -270,7 +278,7 @@ pub(super) fn warm_step<L: Lane>(f: &mut Fast<L>, xs: &[L], rows: &[&[f64]], t: 
     }
     if !L::all(ok[0] & ok[1] & ok[2] & ok[3] & ok[4]) {
         let win = [&xs[t + 1 - c.c20..], xs, &xs[t - c.c14..]];
-        recompute(f, &ok, win, (inv20, inv50, inv14), rows, t);
+        recompute(f, &ok, win, (inv20, inv50, inv14), &rows, t);
     }
 
     let sma20 = f.w20.mean(flat20, f.last, inv20);

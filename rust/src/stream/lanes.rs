@@ -13,7 +13,7 @@ use super::Node;
 use crate::standard::Series;
 
 #[cfg(target_arch = "x86_64")]
-use crate::standard::{fast_step_by, finish, Closes, Fast, LONG, OUTPUTS, RSI, SHORT};
+use crate::standard::{fast_step_by, finish, Closes, Fast, Rows, LONG, OUTPUTS, RSI, SHORT};
 #[cfg(target_arch = "x86_64")]
 use crate::window::{Lane, Sum1, Sum2, F4};
 
@@ -152,13 +152,13 @@ impl Closes<F4> for Gather<'_> {
         from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
+        f: impl FnOnce(&[F4; LONG + 1], &dyn Rows, usize) -> R,
     ) -> R {
         let mut all = [F4::splat(0.0); LONG + 1];
         for (i, v) in all.iter_mut().enumerate().skip(from) {
             *v = self.at(i);
         }
-        f(&all, rows, t)
+        f(&all, &rows, t)
     }
 }
 
@@ -310,7 +310,7 @@ impl Closes<F4> for Held<'_, '_> {
         from: usize,
         _rows: &[&[f64]],
         _t: usize,
-        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
+        f: impl FnOnce(&[F4; LONG + 1], &dyn Rows, usize) -> R,
     ) -> R {
         // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
         // available. (By value: a reference would pin the loop's registers to memory.)
@@ -318,10 +318,9 @@ impl Closes<F4> for Held<'_, '_> {
     }
 }
 
-/// The window of a group from position `from` on and its rows per symbol, for the recompute
-/// fallback: out of line, so that its arrays do not weigh on the frame of the steady loop. The
-/// rows hold the positions `from..=LONG` only (the last at bar `LONG - from`): they need no
-/// clearing.
+/// The window of a group from position `from` on and its rows per symbol ([`Held4`]), for the
+/// recompute fallback: out of line, so that its array does not weigh on the frame of the steady
+/// loop. The rows hold the positions `from..=LONG` only (the last at bar `LONG - from`).
 ///
 /// # Safety
 /// AVX2 must be available.
@@ -332,7 +331,7 @@ impl Closes<F4> for Held<'_, '_> {
 unsafe fn held_window<R>(
     held: Held<'_, '_>,
     from: usize,
-    f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
+    f: impl FnOnce(&[F4; LONG + 1], &dyn Rows, usize) -> R,
 ) -> R {
     use std::mem::MaybeUninit;
     debug_assert!(from <= LONG);
@@ -366,31 +365,28 @@ unsafe fn held_window<R>(
     // SAFETY: every position was written above (`0..from`, `from..LONG` and `LONG`), and
     // `MaybeUninit<F4>` has the layout of `F4`. (A reference: a transmute by value copies.)
     let all: &[F4; LONG + 1] = unsafe { &*all.as_ptr().cast::<[F4; LONG + 1]>() };
-    // The symbols' rows, four positions at a time by a transpose in registers.
-    let mut cols = [[MaybeUninit::<f64>::uninit(); LONG + 1]; GROUP];
-    let mut i = from;
-    while i + GROUP <= LONG + 1 {
-        let t = F4::transpose([all[i], all[i + 1], all[i + 2], all[i + 3]]);
-        for (c, v) in cols.iter_mut().zip(t) {
-            let dst = &mut c[i..i + GROUP];
-            // SAFETY: `dst` holds four values (`MaybeUninit<f64>` has the layout of `f64`).
-            unsafe { v.store(dst.as_mut_ptr().cast::<f64>()) };
-        }
-        i += GROUP;
+    f(all, &Held4 { all, from }, LONG - from)
+}
+
+/// The rows of a window held in lanes (positions `from..=LONG` of each symbol), made only for
+/// the rare lane whose recompute needs its exact sums: copying them out for every recompute cost
+/// a tenth of its instructions.
+#[cfg(target_arch = "x86_64")]
+struct Held4<'a> {
+    all: &'a [F4; LONG + 1],
+    from: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Rows for Held4<'_> {
+    fn count(&self) -> usize {
+        GROUP
     }
-    for (j, v) in all.iter().enumerate().skip(i) {
-        for (c, x) in cols.iter_mut().zip(v.to_array()) {
-            c[j].write(x);
-        }
+
+    fn with_row(&self, i: usize, f: &mut dyn FnMut(&[f64])) {
+        let row: Vec<f64> = self.all[self.from..].iter().map(|v| v.lane(i)).collect();
+        f(&row)
     }
-    let row = |k: usize| -> &[f64] {
-        let part = &cols[k][from..];
-        // SAFETY: positions `from..=LONG` of every column were written just above, and
-        // `MaybeUninit<f64>` has the layout of `f64`.
-        unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
-    };
-    let rows: [&[f64]; GROUP] = [row(0), row(1), row(2), row(3)];
-    f(all, &rows, LONG - from)
 }
 
 /// Writes the six outputs of four symbols (`v[k]`: output `k` of the four) as the four symbols'
