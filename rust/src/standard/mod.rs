@@ -55,7 +55,7 @@ use scalar::{FinishEach, Scalar};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use state::Fast;
 pub(crate) use state::Series;
-pub(crate) use step::{fast_step_by, finish, Closes};
+pub(crate) use step::{fast_step_by, finish, recompute_in, Closes};
 
 pub(crate) const SHORT: usize = 20;
 pub(crate) const LONG: usize = 50;

@@ -71,17 +71,20 @@ pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t:
 pub(crate) trait Closes<L: Lane> {
     /// The close at position `i` of the window (`LONG` is bar `t`).
     fn at(&self, i: usize) -> L;
-    /// Runs `f` on the whole window, the rows of the exact fallback and the bar `t` of the
-    /// window's last position in those rows: `rows` and `t` as given, unless the source holds its
-    /// closes elsewhere (a stream's ring), where it makes rows of the positions `from..` only.
-    /// Only positions `from..` of the window are read (a source may leave the others unset).
-    fn with_all<R>(
+    /// Recomputes the windows that failed their rounding test (`ok`) from the whole window
+    /// ([`recompute_in`]), given the rows of the exact fallback and the bar `t` of the window's
+    /// last position in them: `rows` and `t` as given, unless the source holds its closes
+    /// elsewhere (a stream's ring), where it makes rows of the positions `from..` only. Only
+    /// positions `from..` of the window are read (a source may leave the others unset).
+    fn recompute(
         &self,
+        f: &mut Fast<L>,
+        ok: &[L::Mask; 5],
+        inv: (L, L, L),
         from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[L; LONG + 1], &dyn Rows, usize) -> R,
-    ) -> R;
+    );
 }
 
 impl<L: Lane> Closes<L> for [L; LONG + 1] {
@@ -90,15 +93,33 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         self[i]
     }
     #[inline(always)]
-    fn with_all<R>(
+    fn recompute(
         &self,
+        f: &mut Fast<L>,
+        ok: &[L::Mask; 5],
+        inv: (L, L, L),
         _from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[L; LONG + 1], &dyn Rows, usize) -> R,
-    ) -> R {
-        f(self, &rows, t)
+    ) {
+        recompute_in(f, ok, self, inv, &rows, t)
     }
+}
+
+/// [`recompute`] of a fast step's windows, all of them in `win` (the closes
+/// `x[t - LONG..=t]`, valid from the first position a failed window reads); `inv` the
+/// reciprocals of the three counts.
+#[inline(always)]
+pub(crate) fn recompute_in<L: Lane, R: Rows + ?Sized>(
+    f: &mut Fast<L>,
+    ok: &[L::Mask; 5],
+    win: &[L; LONG + 1],
+    inv: (L, L, L),
+    rows: &R,
+    t: usize,
+) {
+    let windows = [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]];
+    recompute(f, ok, windows, inv, rows, t)
 }
 
 /// [`fast_step`] on any source of the window's closes.
@@ -153,24 +174,7 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
         } else {
             LONG - RSI
         };
-        // Inlined always: a closure does not inherit the target features of the function it is
-        // inlined into, so compiled on its own (LLVM's choice) its lane operations become calls.
-        win.with_all(
-            from,
-            rows,
-            t,
-            #[inline(always)]
-            |win, rows, t| {
-                recompute(
-                    f,
-                    &ok,
-                    [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]],
-                    inv,
-                    rows,
-                    t,
-                )
-            },
-        );
+        win.recompute(f, &ok, inv, from, rows, t);
     }
 
     let sma20 = f.w20.mean(flat20, f.last, inv20);

@@ -13,9 +13,11 @@ use super::Node;
 use crate::standard::Series;
 
 #[cfg(target_arch = "x86_64")]
-use crate::standard::{fast_step_by, finish, Closes, Fast, Rows, LONG, OUTPUTS, RSI, SHORT};
+use crate::standard::{
+    fast_step_by, finish, recompute_in, Closes, Fast, Rows, LONG, OUTPUTS, RSI, SHORT,
+};
 #[cfg(target_arch = "x86_64")]
-use crate::window::{Lane, Sum1, Sum2, F4};
+use crate::window::{Lane, Sum1, Sum2, F4, M4};
 
 /// The lane state of one group of four symbols: `Some` while the group runs side by side.
 #[cfg(target_arch = "x86_64")]
@@ -147,18 +149,20 @@ impl Closes<F4> for Gather<'_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(
+    fn recompute(
         &self,
+        f: &mut Fast<F4>,
+        ok: &[M4; 5],
+        inv: (F4, F4, F4),
         from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[F4; LONG + 1], &dyn Rows, usize) -> R,
-    ) -> R {
+    ) {
         let mut all = [F4::splat(0.0); LONG + 1];
         for (i, v) in all.iter_mut().enumerate().skip(from) {
             *v = self.at(i);
         }
-        f(&all, &rows, t)
+        recompute_in(f, ok, &all, inv, &rows, t)
     }
 }
 
@@ -305,22 +309,25 @@ impl Closes<F4> for Held<'_, '_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(
+    fn recompute(
         &self,
+        f: &mut Fast<F4>,
+        ok: &[M4; 5],
+        inv: (F4, F4, F4),
         from: usize,
         _rows: &[&[f64]],
         _t: usize,
-        f: impl FnOnce(&[F4; LONG + 1], &dyn Rows, usize) -> R,
-    ) -> R {
+    ) {
         // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
         // available. (By value: a reference would pin the loop's registers to memory.)
-        unsafe { held_window(*self, from, f) }
+        unsafe { held_recompute(*self, f, ok, inv, from) }
     }
 }
 
-/// The window of a group from position `from` on and its rows per symbol ([`Held4`]), for the
-/// recompute fallback: out of line, so that its array does not weigh on the frame of the steady
-/// loop. The rows hold the positions `from..=LONG` only (the last at bar `LONG - from`).
+/// The recompute of a group in [`steady`] ([`recompute_in`]) on its window from position `from`
+/// on and its rows per symbol ([`Held4`]): out of line, so that its array does not weigh on the
+/// frame of the steady loop, and without a closure, which would not inherit the AVX2 target
+/// feature. The rows hold the positions `from..=LONG` only (the last at bar `LONG - from`).
 ///
 /// # Safety
 /// AVX2 must be available.
@@ -328,11 +335,13 @@ impl Closes<F4> for Held<'_, '_> {
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx2")]
-unsafe fn held_window<R>(
+unsafe fn held_recompute(
     held: Held<'_, '_>,
+    f: &mut Fast<F4>,
+    ok: &[M4; 5],
+    inv: (F4, F4, F4),
     from: usize,
-    f: impl FnOnce(&[F4; LONG + 1], &dyn Rows, usize) -> R,
-) -> R {
+) {
     use std::mem::MaybeUninit;
     debug_assert!(from <= LONG);
     let from = from.min(LONG);
@@ -365,7 +374,7 @@ unsafe fn held_window<R>(
     // SAFETY: every position was written above (`0..from`, `from..LONG` and `LONG`), and
     // `MaybeUninit<F4>` has the layout of `F4`. (A reference: a transmute by value copies.)
     let all: &[F4; LONG + 1] = unsafe { &*all.as_ptr().cast::<[F4; LONG + 1]>() };
-    f(all, &Held4 { all, from }, LONG - from)
+    recompute_in(f, ok, all, inv, &Held4 { all, from }, LONG - from)
 }
 
 /// The rows of a window held in lanes (positions `from..=LONG` of each symbol), made only for
