@@ -55,6 +55,8 @@ use scalar::{FinishEach, Scalar};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use state::Fast;
 pub(crate) use state::Series;
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_imports))]
+// the stream's lanes: x86_64 only
 pub(crate) use step::{fast_step_by, finish, recompute_in, Closes};
 
 pub(crate) const SHORT: usize = 20;
