@@ -49,12 +49,15 @@ use crate::panel::{for_each_block, Input, Output};
 #[cfg(target_arch = "x86_64")]
 use driver::run1_avx2;
 use driver::{advance, run4, standard_finite};
+#[cfg(target_arch = "x86_64")]
+pub(crate) use recompute::Rows;
 use scalar::{FinishEach, Scalar};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use state::Fast;
 pub(crate) use state::Series;
-#[cfg(target_arch = "x86_64")]
-pub(crate) use step::{fast_step_by, finish, Closes};
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_imports))]
+// the stream's lanes: x86_64 only
+pub(crate) use step::{fast_step_by, finish, recompute_in, Closes};
 
 pub(crate) const SHORT: usize = 20;
 pub(crate) const LONG: usize = 50;

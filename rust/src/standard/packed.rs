@@ -148,7 +148,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
             let win = [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]];
             if sums_ok {
                 // Only the variance sums failed (the common case): no unpacking.
-                recompute_second(&mut self.bb, false, win[0], inv20, self.rows, t);
+                recompute_second(&mut self.bb, false, win[0], inv20, &self.rows, t);
             } else {
                 let inv = (inv20, 1.0 / LONG as f64, 1.0 / RSI as f64);
                 // SAFETY: AVX is available (the invariant of the `F4` lanes held here).
@@ -230,7 +230,7 @@ impl<const WARM: bool> PackedSteps<'_, WARM> {
         if !(sums_ok && (bb_ok || flat20)) {
             let win = [&xs[t + 1 - c.c20..], xs, &xs[t - c.c14..]];
             if sums_ok {
-                recompute_second(&mut self.bb, false, win[0], inv20, self.rows, t);
+                recompute_second(&mut self.bb, false, win[0], inv20, &self.rows, t);
             } else {
                 let inv = (inv20, inv50, inv14);
                 // SAFETY: AVX is available (the invariant of the `F4` lanes held here).
@@ -281,6 +281,6 @@ unsafe fn recompute_cold<'a, const WARM: bool>(
     let ok = p.sums.within().lanes();
     let ok = [ok[0], bb_ok, ok[1], ok[2], ok[3]];
     let mut f = p.unpack();
-    recompute(&mut f, &ok, win, inv, p.rows, t);
+    recompute(&mut f, &ok, win, inv, &p.rows, t);
     PackedSteps::new(&f, p.bars, p.rows)
 }

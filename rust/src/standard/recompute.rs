@@ -8,6 +8,26 @@ use super::{LONG, RSI, SHORT};
 use crate::rsi::{change, gain, loss};
 use crate::window::{exact_first, exact_second, slice_window, window_start, Lane, Sum1, Sum2};
 
+/// The closes of each lane's series for the exact fallback of a recompute, bar `t` of the
+/// recompute at their position `t`: slices of whole series in the batch paths, or rows made on
+/// demand from a window held in lanes (a stream's ring), as only the rare lane that fails twice
+/// reads one.
+pub(crate) trait Rows {
+    /// Lanes with a row.
+    fn count(&self) -> usize;
+    /// Runs `f` on the closes of lane `i`.
+    fn with_row(&self, i: usize, f: &mut dyn FnMut(&[f64]));
+}
+
+impl Rows for &[&[f64]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn with_row(&self, i: usize, f: &mut dyn FnMut(&[f64])) {
+        f(self[i])
+    }
+}
+
 /// Recomputes the windows that failed their rounding test (`ok`, in the order w20, bb, w50, gains,
 /// losses), as [`Window::slide`] does: afresh around the state's estimate of the mean, for all lanes
 /// at once, keeping the result in the failed lanes; a lane whose fresh sums still fail the test
@@ -17,12 +37,12 @@ use crate::window::{exact_first, exact_second, slice_window, window_start, Lane,
 ///
 /// [`Window::slide`]: crate::window::Window::slide
 #[inline(always)]
-pub(super) fn recompute<L: Lane>(
+pub(super) fn recompute<L: Lane, R: Rows + ?Sized>(
     f: &mut Fast<L>,
     ok: &[L::Mask; 5],
     win: [&[L]; 3],
     inv: (L, L, L),
-    rows: &[&[f64]],
+    rows: &R,
     t: usize,
 ) {
     let (inv20, inv50, inv14) = inv;
@@ -82,25 +102,27 @@ pub(super) fn recompute<L: Lane>(
 /// lanes that passed their test), on its own for the single-series path, whose variance sums are
 /// not packed with the rest and fail most often.
 #[inline(always)]
-pub(super) fn recompute_second<L: Lane>(
+pub(super) fn recompute_second<L: Lane, R: Rows + ?Sized>(
     bb: &mut Sum2<L>,
     ok: L::Mask,
     w20: &[L],
     inv20: L,
-    rows: &[&[f64]],
+    rows: &R,
     t: usize,
 ) {
     let fresh = Sum2::fresh(bb.estimate(inv20), w20.iter().copied());
     let good = fresh.within(inv20) | ok;
     let mut fresh = fresh;
     if !L::all(good) {
-        for (i, x) in rows.iter().enumerate().take(L::LANES) {
+        for i in 0..rows.count().min(L::LANES) {
             if !L::mask_lane(good, i) {
-                put2(
-                    &mut fresh,
-                    i,
-                    exact_second(&|| slice_window(&x[window_start(t, SHORT)..=t])),
-                );
+                rows.with_row(i, &mut |x| {
+                    put2(
+                        &mut fresh,
+                        i,
+                        exact_second(&|| slice_window(&x[window_start(t, SHORT)..=t])),
+                    );
+                });
             }
         }
     }
@@ -110,11 +132,11 @@ pub(super) fn recompute_second<L: Lane>(
 /// The exact two-pass fallback of [`recompute`] for first moments: lanes where neither the state
 /// (`ok`) nor the fresh sums (`good`) pass get the exact sums of `values(rows[i])`.
 #[inline(always)]
-fn fallback1<L: Lane>(
+fn fallback1<L: Lane, R: Rows + ?Sized>(
     fresh: Sum1<L>,
     good: L::Mask,
     ok: L::Mask,
-    rows: &[&[f64]],
+    rows: &R,
     values: impl Fn(&[f64]) -> Vec<f64>,
 ) -> Sum1<L> {
     let good = good | ok;
@@ -126,16 +148,18 @@ fn fallback1<L: Lane>(
 
 #[cold]
 #[inline(never)]
-fn fallback1_cold<L: Lane>(
+fn fallback1_cold<L: Lane, R: Rows + ?Sized>(
     mut fresh: Sum1<L>,
     good: L::Mask,
-    rows: &[&[f64]],
+    rows: &R,
     values: impl Fn(&[f64]) -> Vec<f64>,
 ) -> Sum1<L> {
-    for (i, x) in rows.iter().enumerate().take(L::LANES) {
+    for i in 0..rows.count().min(L::LANES) {
         if !L::mask_lane(good, i) {
-            let v = values(x);
-            put1(&mut fresh, i, exact_first(&|| slice_window(&v)));
+            rows.with_row(i, &mut |x| {
+                let v = values(x);
+                put1(&mut fresh, i, exact_first(&|| slice_window(&v)));
+            });
         }
     }
     fresh

@@ -3,7 +3,7 @@
 //! ([`finish`], [`warm_mask`]). Each performs exactly the operations of the general path for its
 //! bars, so results do not depend on the path.
 
-use super::recompute::recompute;
+use super::recompute::{recompute, Rows};
 use super::state::{counts, Fast};
 use super::{K, LONG, OUTPUTS, RSI, SHORT};
 use crate::rsi::cutler_lanes;
@@ -71,17 +71,20 @@ pub(super) fn fast_step<L: Lane>(f: &mut Fast<L>, win: &[L], rows: &[&[f64]], t:
 pub(crate) trait Closes<L: Lane> {
     /// The close at position `i` of the window (`LONG` is bar `t`).
     fn at(&self, i: usize) -> L;
-    /// Runs `f` on the whole window, the rows of the exact fallback and the bar `t` of the
-    /// window's last position in those rows: `rows` and `t` as given, unless the source holds its
-    /// closes elsewhere (a stream's ring), where it makes rows of the positions `from..` only.
-    /// Only positions `from..` of the window are read (a source may leave the others unset).
-    fn with_all<R>(
+    /// Recomputes the windows that failed their rounding test (`ok`) from the whole window
+    /// ([`recompute_in`]), given the rows of the exact fallback and the bar `t` of the window's
+    /// last position in them: `rows` and `t` as given, unless the source holds its closes
+    /// elsewhere (a stream's ring), where it makes rows of the positions `from..` only. Only
+    /// positions `from..` of the window are read (a source may leave the others unset).
+    fn recompute(
         &self,
+        f: &mut Fast<L>,
+        ok: &[L::Mask; 5],
+        inv: (L, L, L),
         from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
-    ) -> R;
+    );
 }
 
 impl<L: Lane> Closes<L> for [L; LONG + 1] {
@@ -90,15 +93,33 @@ impl<L: Lane> Closes<L> for [L; LONG + 1] {
         self[i]
     }
     #[inline(always)]
-    fn with_all<R>(
+    fn recompute(
         &self,
+        f: &mut Fast<L>,
+        ok: &[L::Mask; 5],
+        inv: (L, L, L),
         _from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[L; LONG + 1], &[&[f64]], usize) -> R,
-    ) -> R {
-        f(self, rows, t)
+    ) {
+        recompute_in(f, ok, self, inv, &rows, t)
     }
+}
+
+/// [`recompute`] of a fast step's windows, all of them in `win` (the closes
+/// `x[t - LONG..=t]`, valid from the first position a failed window reads); `inv` the
+/// reciprocals of the three counts.
+#[inline(always)]
+pub(crate) fn recompute_in<L: Lane, R: Rows + ?Sized>(
+    f: &mut Fast<L>,
+    ok: &[L::Mask; 5],
+    win: &[L; LONG + 1],
+    inv: (L, L, L),
+    rows: &R,
+    t: usize,
+) {
+    let windows = [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]];
+    recompute(f, ok, windows, inv, rows, t)
 }
 
 /// [`fast_step`] on any source of the window's closes.
@@ -153,16 +174,7 @@ pub(crate) fn fast_step_by<L: Lane, C: Closes<L> + ?Sized>(
         } else {
             LONG - RSI
         };
-        win.with_all(from, rows, t, |win, rows, t| {
-            recompute(
-                f,
-                &ok,
-                [&win[LONG + 1 - SHORT..], &win[1..], &win[LONG - RSI..]],
-                inv,
-                rows,
-                t,
-            )
-        });
+        win.recompute(f, &ok, inv, from, rows, t);
     }
 
     let sma20 = f.w20.mean(flat20, f.last, inv20);
@@ -270,7 +282,7 @@ pub(super) fn warm_step<L: Lane>(f: &mut Fast<L>, xs: &[L], rows: &[&[f64]], t: 
     }
     if !L::all(ok[0] & ok[1] & ok[2] & ok[3] & ok[4]) {
         let win = [&xs[t + 1 - c.c20..], xs, &xs[t - c.c14..]];
-        recompute(f, &ok, win, (inv20, inv50, inv14), rows, t);
+        recompute(f, &ok, win, (inv20, inv50, inv14), &rows, t);
     }
 
     let sma20 = f.w20.mean(flat20, f.last, inv20);

@@ -13,9 +13,11 @@ use super::Node;
 use crate::standard::Series;
 
 #[cfg(target_arch = "x86_64")]
-use crate::standard::{fast_step_by, finish, Closes, Fast, LONG, OUTPUTS, RSI, SHORT};
+use crate::standard::{
+    fast_step_by, finish, recompute_in, Closes, Fast, Rows, LONG, OUTPUTS, RSI, SHORT,
+};
 #[cfg(target_arch = "x86_64")]
-use crate::window::{Lane, Sum1, Sum2, F4};
+use crate::window::{Lane, Sum1, Sum2, F4, M4};
 
 /// The lane state of one group of four symbols: `Some` while the group runs side by side.
 #[cfg(target_arch = "x86_64")]
@@ -147,18 +149,20 @@ impl Closes<F4> for Gather<'_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(
+    fn recompute(
         &self,
+        f: &mut Fast<F4>,
+        ok: &[M4; 5],
+        inv: (F4, F4, F4),
         from: usize,
         rows: &[&[f64]],
         t: usize,
-        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
-    ) -> R {
+    ) {
         let mut all = [F4::splat(0.0); LONG + 1];
         for (i, v) in all.iter_mut().enumerate().skip(from) {
             *v = self.at(i);
         }
-        f(&all, rows, t)
+        recompute_in(f, ok, &all, inv, &rows, t)
     }
 }
 
@@ -305,23 +309,25 @@ impl Closes<F4> for Held<'_, '_> {
     }
 
     #[inline(always)]
-    fn with_all<R>(
+    fn recompute(
         &self,
+        f: &mut Fast<F4>,
+        ok: &[M4; 5],
+        inv: (F4, F4, F4),
         from: usize,
         _rows: &[&[f64]],
         _t: usize,
-        f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
-    ) -> R {
+    ) {
         // SAFETY: a `Held` exists only inside `steady` and `enter`, which run where AVX2 is
         // available. (By value: a reference would pin the loop's registers to memory.)
-        unsafe { held_window(*self, from, f) }
+        unsafe { held_recompute(*self, f, ok, inv, from) }
     }
 }
 
-/// The window of a group from position `from` on and its rows per symbol, for the recompute
-/// fallback: out of line, so that its arrays do not weigh on the frame of the steady loop. The
-/// rows hold the positions `from..=LONG` only (the last at bar `LONG - from`): they need no
-/// clearing.
+/// The recompute of a group in [`steady`] ([`recompute_in`]) on its window from position `from`
+/// on and its rows per symbol ([`Held4`]): out of line, so that its array does not weigh on the
+/// frame of the steady loop, and without a closure, which would not inherit the AVX2 target
+/// feature. The rows hold the positions `from..=LONG` only (the last at bar `LONG - from`).
 ///
 /// # Safety
 /// AVX2 must be available.
@@ -329,28 +335,67 @@ impl Closes<F4> for Held<'_, '_> {
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx2")]
-unsafe fn held_window<R>(
+unsafe fn held_recompute(
     held: Held<'_, '_>,
+    f: &mut Fast<F4>,
+    ok: &[M4; 5],
+    inv: (F4, F4, F4),
     from: usize,
-    f: impl FnOnce(&[F4; LONG + 1], &[&[f64]], usize) -> R,
-) -> R {
+) {
     use std::mem::MaybeUninit;
-    let mut all = [F4::splat(0.0); LONG + 1];
-    let mut cols = [[MaybeUninit::<f64>::uninit(); LONG + 1]; GROUP];
-    for (i, v) in all.iter_mut().enumerate().skip(from) {
-        *v = held.at(i);
-        for (c, x) in cols.iter_mut().zip(v.to_array()) {
-            c[i].write(x);
-        }
+    debug_assert!(from <= LONG);
+    let from = from.min(LONG);
+    // Positions before `from` are never read: zeros there (a memset of the whole array cost
+    // as much as the loads below), the window from the ring at the others.
+    let mut all = [MaybeUninit::<F4>::uninit(); LONG + 1];
+    for v in &mut all[..from] {
+        v.write(F4::splat(0.0));
     }
-    let row = |k: usize| -> &[f64] {
-        let part = &cols[k][from.min(LONG)..];
-        // SAFETY: positions `from..=LONG` of every column were written just above, and
-        // `MaybeUninit<f64>` has the layout of `f64`.
-        unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<f64>(), part.len()) }
-    };
-    let rows: [&[f64]; GROUP] = [row(0), row(1), row(2), row(3)];
-    f(&all, &rows, LONG - from.min(LONG))
+    all[LONG].write(held.x_in);
+    // Position `LONG - back` is the ring row `back` bars before the new one: the rows before the
+    // new row's (in `before`), newest first, then those after it (in `after`), as straight runs
+    // of rows instead of a ring index, a branch and two bounds checks per position.
+    let (ring, col, w) = (held.ring, held.col, held.ring.width);
+    let newest_first = ring
+        .before
+        .chunks_exact(w)
+        .rev()
+        .chain(ring.after.chunks_exact(w).rev());
+    let mut read = 0;
+    for (v, r) in all[from..LONG].iter_mut().rev().zip(newest_first) {
+        v.write(four(r, col));
+        read += 1;
+    }
+    // The ring holds `RING - 1 > LONG` rows besides the new one, so this never fills anything;
+    // it keeps every position written whatever the ring's shape.
+    for v in &mut all[from..LONG - read] {
+        v.write(F4::splat(0.0));
+    }
+    // SAFETY: every position was written above (`0..from`, `from..LONG` and `LONG`), and
+    // `MaybeUninit<F4>` has the layout of `F4`. (A reference: a transmute by value copies.)
+    let all: &[F4; LONG + 1] = unsafe { &*all.as_ptr().cast::<[F4; LONG + 1]>() };
+    recompute_in(f, ok, all, inv, &Held4 { all, from }, LONG - from)
+}
+
+/// The rows of a window held in lanes (positions `from..=LONG` of each symbol), made only for
+/// the rare lane whose recompute needs its exact sums: copying them out for every recompute cost
+/// a tenth of its instructions.
+#[cfg(target_arch = "x86_64")]
+struct Held4<'a> {
+    all: &'a [F4; LONG + 1],
+    from: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Rows for Held4<'_> {
+    fn count(&self) -> usize {
+        GROUP
+    }
+
+    fn with_row(&self, i: usize, f: &mut dyn FnMut(&[f64])) {
+        let row: Vec<f64> = self.all[self.from..].iter().map(|v| v.lane(i)).collect();
+        f(&row)
+    }
 }
 
 /// Writes the six outputs of four symbols (`v[k]`: output `k` of the four) as the four symbols'

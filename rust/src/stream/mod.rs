@@ -570,6 +570,27 @@ impl Stream {
 /// which vectorises) and only a block holding one is searched: a tick's check costs a fraction
 /// of a nanosecond per symbol.
 fn first_infinite(v: &[f64]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available.
+        return unsafe { first_infinite_avx2(v) };
+    }
+    first_infinite_in(v)
+}
+
+/// [`first_infinite`] compiled for AVX2: the fold tests four values per instruction instead of
+/// two 32-bit halves at a time with SSE2 (about a microsecond per 4,000-symbol tick).
+///
+/// # Safety
+/// AVX2 must be available.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn first_infinite_avx2(v: &[f64]) -> Option<usize> {
+    first_infinite_in(v)
+}
+
+#[inline(always)]
+fn first_infinite_in(v: &[f64]) -> Option<usize> {
     const BLOCK: usize = 64;
     v.chunks(BLOCK).enumerate().find_map(|(b, c)| {
         c.iter()

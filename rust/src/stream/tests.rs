@@ -313,6 +313,36 @@ fn hostile_magnitudes_take_the_recompute_paths_and_stay_exact() {
 }
 
 #[test]
+fn a_fall_of_21_orders_of_magnitude_takes_the_exact_fallback_and_stays_exact() {
+    // Prices near 1e15, then near 1e-6: when the last large ones leave a window, the state's
+    // estimate of the mean is off by about an ulp of 1e15, far beyond the new values, so the
+    // fresh sums fail their test too and the exact two-pass sums run, on rows made from the
+    // ring's window (each series falls at its own bar).
+    let (n, bars) = (8, 200);
+    let mut c = Vec::with_capacity(n * bars);
+    for i in 0..n {
+        for t in 0..bars {
+            let scale = if t < 80 + 5 * i { 1e15 } else { 1e-6 };
+            c.push(scale * (1.0 + 0.01 * ((t * 7 + i * 3) % 13) as f64));
+        }
+    }
+    let expected = batch(&c, &c, &c, n, bars);
+    let mut s = Stream::new(vec![Spec::Standard], n).unwrap();
+    let mut out = vec![0.0; n * OUTPUTS];
+    for (t, want) in expected.iter().enumerate() {
+        let x = column(&c, n, bars, t);
+        let tick = Tick {
+            close: &x,
+            high: &[],
+            low: &[],
+        };
+        s.update(tick, &mut out, true, false).unwrap();
+        let want: Vec<f64> = want.iter().flat_map(|w| w[..OUTPUTS].to_vec()).collect();
+        assert!(same(&out, &want), "bar {t}");
+    }
+}
+
+#[test]
 fn standard_set_alone_in_the_ring_layout_equals_batch() {
     // The standard set alone takes the ring layout: groups enter and leave the lanes on NaN
     // gaps and halts, peeks (also of a NaN that would take a group out of the lanes) change
@@ -388,6 +418,26 @@ fn standard_set_alone_in_the_ring_layout_equals_batch() {
         if t % 41 == 7 {
             let bytes = s.checkpoint(b"").unwrap();
             s = decode(&bytes).unwrap().1;
+        }
+    }
+}
+
+#[test]
+fn the_infinity_check_finds_the_first_one_on_every_path() {
+    // The AVX2 build of the check (taken on this machine where it has AVX2) and the portable one
+    // must name the same position, NaN being no infinity.
+    for n in [0usize, 1, 63, 64, 65, 200, 4000] {
+        for at in [None, Some(0), Some(n / 2), Some(n.saturating_sub(1))] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|i| if i % 7 == 3 { f64::NAN } else { i as f64 })
+                .collect();
+            let want = at.filter(|&p| p < n);
+            if let Some(p) = want {
+                v[p] = f64::NEG_INFINITY;
+                v[n - 1] = f64::INFINITY;
+            }
+            assert_eq!(first_infinite(&v), want, "n = {n}");
+            assert_eq!(first_infinite_in(&v), want, "n = {n}");
         }
     }
 }

@@ -162,7 +162,7 @@ pub(super) fn advance_chunk(
     tick: &Tick<'_>,
     commit: bool,
 ) {
-    let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
+    let (block, ns) = (ctx.block, ctx.ns);
     let mut scratch: Vec<Node> = Vec::new();
     let mut g0 = 0;
     while g0 < fill.len() {
@@ -201,7 +201,7 @@ pub(super) fn advance_chunk(
             // SAFETY: `ctx.lanes` is set only where `lanes::available()` (AVX2) holds.
             unsafe { lanes::step(slot, group, ns, at, &lanes::Gather(rows), &rows, &mut o) };
             for (i, v) in o.iter().enumerate() {
-                out[(g0 + i) * n_out + off..][..OUTPUTS].copy_from_slice(v);
+                out[(g0 + i) * ctx.n_out + off..][..OUTPUTS].copy_from_slice(v);
             }
         }
         if let (Some((at, _)), None) = (ctx.lanes, lanes) {
