@@ -13,6 +13,7 @@
 pub mod columns;
 pub mod covariance;
 pub mod eigen;
+mod ewlanes;
 pub mod ewreg;
 pub mod linalg;
 pub mod specific;

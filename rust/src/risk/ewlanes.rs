@@ -1,0 +1,401 @@
+//! The time-series pass of [`super::ewreg`] (descriptors 0-6), written once over a [`Lane`] type:
+//! `f64` (one asset) or [`F4`] (four assets side by side in an AVX register). The O(1) window
+//! updates are mostly divisions and dependent multiply-adds, so four assets per instruction is
+//! where the time goes down; the branches on missing values become per-lane selects.
+//!
+//! Every lane performs exactly the IEEE operations of the one-asset code, in the same order (no
+//! fused multiply-add; `ln` and `ln_1p` are the same libm calls, lane by lane), so an asset gets
+//! the same bits whichever path, block of assets or thread computes it.
+
+use super::decay;
+use super::ewreg::{ret, DescriptorParams, Inputs};
+use crate::window::Lane;
+#[cfg(target_arch = "x86_64")]
+use crate::window::F4;
+
+/// Assets per block: the lanes of [`F4`].
+pub(super) const LANES: usize = 4;
+
+/// Descriptors written here (beta .. size), in output order.
+pub(super) const SERIES: usize = 7;
+
+/// Dates computed into the interleaved buffer before they are written out row by row: the
+/// buffer stays in L1 and every output row receives whole cache lines.
+const CHUNK: usize = 64;
+
+/// Per-worker scratch: returns, log returns and activity of the block's assets interleaved
+/// (`[date][lane]`), and a chunk of interleaved outputs.
+#[derive(Default)]
+pub(super) struct Scratch {
+    r: Vec<f64>,
+    lr: Vec<f64>,
+    act: Vec<f64>,
+    buf: Vec<f64>,
+}
+
+/// [`Lane`] plus the loads, stores and per-lane calls of this kernel.
+pub(super) trait Lanes: Lane {
+    /// Lanes from `s[0..LANES]`.
+    fn load(s: &[f64]) -> Self;
+    /// Stores the lanes into `s[0..LANES]`.
+    fn store(self, s: &mut [f64]);
+    /// `f` of each lane (libm calls stay scalar: the same bits on every path).
+    fn map(self, f: impl Fn(f64) -> f64) -> Self;
+}
+
+impl Lanes for f64 {
+    #[inline(always)]
+    fn load(s: &[f64]) -> f64 {
+        s[0]
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        s[0] = self;
+    }
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> f64 {
+        f(self)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for F4 {
+    #[inline(always)]
+    fn load(s: &[f64]) -> F4 {
+        let s = &s[..LANES];
+        // SAFETY: AVX is available (the invariant of `F4`); `s` holds four values.
+        unsafe { F4::load(s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f64]) {
+        let s = &mut s[..LANES];
+        // SAFETY: AVX is available (the invariant of `F4`); `s` holds four values.
+        unsafe { F4::store(self, s.as_mut_ptr()) }
+    }
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> F4 {
+        F4::from_array(self.to_array().map(f))
+    }
+}
+
+#[inline(always)]
+fn finite<L: Lane>(x: L) -> L::Mask {
+    // Ordered compare: false for NaN and for both infinities.
+    x.abs().le(L::splat(f64::MAX))
+}
+
+/// `a > b` per lane (false where either is NaN).
+#[inline(always)]
+fn gt<L: Lane>(a: L, b: L) -> L::Mask {
+    b.le(a) & !a.eq_(b)
+}
+
+// Window terms of date `s`, with the lanes where they are valid. Plain functions rather than
+// closures: a closure does not inherit the AVX target feature, and its intrinsics would become
+// calls.
+
+/// Regression terms `[1, x, y, x², xy, y²]` of market return `x` and return `y`.
+#[inline(always)]
+fn pair<L: Lanes>(mkt: &[f64], r: &[f64], s: usize) -> ([L; 6], L::Mask) {
+    let (x, y) = (L::splat(mkt[s]), L::load(&r[s * L::LANES..]));
+    let one = L::splat(1.0);
+    ([one, x, y, x * x, x * y, y * y], finite(x) & finite(y))
+}
+
+/// Moment terms `[1, y, y²]` of return `y`.
+#[inline(always)]
+fn moments<L: Lanes>(r: &[f64], s: usize) -> ([L; 3], L::Mask) {
+    let y = L::load(&r[s * L::LANES..]);
+    ([L::splat(1.0), y, y * y], finite(y))
+}
+
+/// The value of `v` itself.
+#[inline(always)]
+fn value<L: Lanes>(v: &[f64], s: usize) -> ([L; 1], L::Mask) {
+    let y = L::load(&v[s * L::LANES..]);
+    ([y], finite(y))
+}
+
+/// An exponentially weighted sum of `C` components over the last `w` dates, per lane; counts are
+/// exact integers held as floats.
+struct Ew<L, const C: usize> {
+    lam: L,
+    lam_w: L,
+    min: L,
+    s: [L; C],
+    count: L,
+}
+
+impl<L: Lanes, const C: usize> Ew<L, C> {
+    fn new(w: usize, half_life: f64, min_fraction: f64, floor: usize) -> Self {
+        let lam = decay(half_life);
+        let min = ((min_fraction * w as f64).ceil() as usize)
+            .max(floor)
+            .max(1);
+        Ew {
+            lam: L::splat(lam),
+            lam_w: L::splat(lam.powi(w as i32)),
+            min: L::splat(min as f64),
+            s: [L::splat(0.0); C],
+            count: L::splat(0.0),
+        }
+    }
+
+    /// Ages the sums by one date (first of the three steps of a date, then `add`, then `remove`).
+    #[inline(always)]
+    fn age(&mut self) {
+        for c in 0..C {
+            self.s[c] = self.s[c] * self.lam;
+        }
+    }
+
+    /// Adds the value entering the window in the lanes where it is valid.
+    #[inline(always)]
+    fn add(&mut self, (v, ok): ([L; C], L::Mask)) {
+        for c in 0..C {
+            self.s[c] = L::select(ok, self.s[c] + v[c], self.s[c]);
+        }
+        self.count = L::select(ok, self.count + L::splat(1.0), self.count);
+    }
+
+    /// Removes the value leaving the window in the lanes where it is valid.
+    #[inline(always)]
+    fn remove(&mut self, (v, ok): ([L; C], L::Mask)) {
+        for c in 0..C {
+            self.s[c] = L::select(ok, self.s[c] - self.lam_w * v[c], self.s[c]);
+        }
+        self.count = L::select(ok, self.count - L::splat(1.0), self.count);
+    }
+
+    #[inline(always)]
+    fn ready(&self) -> L::Mask {
+        self.count.ge(self.min)
+    }
+}
+
+/// Descriptors 0-6 of `LANES` assets (`inputs`, `L::LANES` of them) into `out[asset][d]`.
+#[inline(always)]
+pub(super) fn pass<L: Lanes>(
+    inputs: &[Inputs<'_>],
+    mkt: &[f64],
+    p: &DescriptorParams,
+    out: &mut [[&mut [f64]; super::N_DESCRIPTORS]],
+    sc: &mut Scratch,
+) {
+    let k = L::LANES;
+    let t_len = mkt.len();
+    for v in [&mut sc.r, &mut sc.lr, &mut sc.act] {
+        v.clear();
+        v.resize(t_len * k, f64::NAN);
+    }
+    sc.buf.resize(SERIES * CHUNK * k, 0.0);
+    // Each return and log return is computed once; windows leaving a value read it back here.
+    for (l, a) in inputs.iter().enumerate() {
+        for t in 0..t_len {
+            let r = ret(a.close, t).unwrap_or(f64::NAN);
+            sc.r[t * k + l] = r;
+            sc.lr[t * k + l] = r.ln_1p();
+            sc.act[t * k + l] = a.activity(t);
+        }
+    }
+    let fr = p.min_fraction;
+    let mut reg = Ew::<L, 6>::new(p.beta_window, p.beta_half_life, fr, 3);
+    let mut sd = Ew::<L, 3>::new(p.vol_window, p.vol_half_life, fr, 2);
+    let mut mo = Ew::<L, 1>::new(p.mom_window, p.mom_half_life, fr, 1);
+    let mut rv = Ew::<L, 1>::new(p.rev_window, p.rev_half_life, fr, 1);
+    let mut lq = p.liq_windows.map(|w| (w, Ew::<L, 1>::new(w, 0.0, fr, 1)));
+    let Scratch { r, lr, act, buf } = sc;
+    let (r, lr, act) = (&r[..], &lr[..], &act[..]);
+    let nan = L::splat(f64::NAN);
+    // Size falls back on the longest liquidity window without caps (the last of equals).
+    let longest = (0..3).max_by_key(|&q| p.liq_windows[q]).unwrap_or(2);
+    let mut t0 = 0;
+    while t0 < t_len {
+        let len = CHUNK.min(t_len - t0);
+        for j in 0..len {
+            let t = t0 + j;
+            reg.age();
+            reg.add(pair(mkt, r, t));
+            if t >= p.beta_window {
+                reg.remove(pair(mkt, r, t - p.beta_window));
+            }
+            sd.age();
+            sd.add(moments(r, t));
+            if t >= p.vol_window {
+                sd.remove(moments(r, t - p.vol_window));
+            }
+            mo.age();
+            if t >= p.mom_skip {
+                mo.add(value(lr, t - p.mom_skip));
+            }
+            if t >= p.mom_skip + p.mom_window {
+                mo.remove(value(lr, t - p.mom_skip - p.mom_window));
+            }
+            rv.age();
+            rv.add(value(lr, t));
+            if t >= p.rev_window {
+                rv.remove(value(lr, t - p.rev_window));
+            }
+            let mut logs = [nan; 3];
+            for ((w, q), log) in lq.iter_mut().zip(logs.iter_mut()) {
+                q.age();
+                q.add(value(act, t));
+                if t >= *w {
+                    q.remove(value(act, t - *w));
+                }
+                let m = q.s[0] / q.count;
+                let ok = q.ready() & gt(m, L::splat(0.0));
+                *log = L::select(ok, m.map(f64::ln), nan);
+            }
+            let s = &reg.s;
+            let (mx, my) = (s[1] / s[0], s[2] / s[0]);
+            let vxx = s[3] / s[0] - mx * mx;
+            let cxy = s[4] / s[0] - mx * my;
+            let vyy = s[5] / s[0] - my * my;
+            let ok = reg.ready() & gt(vxx, L::splat(0.0));
+            let b = cxy / vxx;
+            let e = (vyy - cxy * b).max_(L::splat(0.0)).sqrt();
+            let s = &sd.s;
+            let m = s[1] / s[0];
+            let vol = (s[2] / s[0] - m * m).max_(L::splat(0.0)).sqrt();
+            let row = [
+                L::select(ok, b, nan),
+                L::select(ok, e, nan),
+                L::select(sd.ready(), vol, nan),
+                L::select(mo.ready(), mo.s[0], nan),
+                L::select(rv.ready(), rv.s[0], nan),
+                (logs[0] + logs[1] + logs[2]) / L::splat(3.0),
+                logs[longest],
+            ];
+            for (d, v) in row.into_iter().enumerate() {
+                v.store(&mut buf[(d * CHUNK + j) * k..]);
+            }
+        }
+        for (l, (a, o)) in inputs.iter().zip(out.iter_mut()).enumerate() {
+            for (d, row) in o[..SERIES].iter_mut().enumerate() {
+                let dst = &mut row[t0..t0 + len];
+                for (j, v) in dst.iter_mut().enumerate() {
+                    *v = buf[(d * CHUNK + j) * k + l];
+                }
+            }
+            if let Some(w) = a.caps {
+                for (v, &w) in o[6][t0..t0 + len].iter_mut().zip(&w[t0..t0 + len]) {
+                    *v = if w > 0.0 { w.ln() } else { f64::NAN };
+                }
+            }
+        }
+        t0 += len;
+    }
+}
+
+/// [`pass`] over four assets in AVX lanes.
+///
+/// # Safety
+/// AVX2 must be available.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn pass4_avx2(
+    inputs: &[Inputs<'_>],
+    mkt: &[f64],
+    p: &DescriptorParams,
+    out: &mut [[&mut [f64]; super::N_DESCRIPTORS]],
+    sc: &mut Scratch,
+) {
+    pass::<F4>(inputs, mkt, p, out, sc)
+}
+
+/// Descriptors 0-6 of a block of assets: four in AVX lanes where available, else one at a time.
+pub(super) fn block(
+    inputs: &[Inputs<'_>],
+    mkt: &[f64],
+    p: &DescriptorParams,
+    out: &mut [[&mut [f64]; super::N_DESCRIPTORS]],
+    sc: &mut Scratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if inputs.len() == LANES && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was just detected.
+            return unsafe { pass4_avx2(inputs, mkt, p, out, sc) };
+        }
+    }
+    for (a, o) in inputs.iter().zip(out.iter_mut()) {
+        pass::<f64>(std::slice::from_ref(a), mkt, p, std::slice::from_mut(o), sc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::N_DESCRIPTORS;
+
+    /// Four assets in AVX lanes give the bits of each asset alone, with missing prices, late
+    /// listings, zero volume and no caps in the mix.
+    #[test]
+    fn lanes_match_one_asset_at_a_time() {
+        #[cfg(target_arch = "x86_64")]
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let t = 700;
+        let mut close = vec![vec![0.0; t]; LANES];
+        let mut volume = vec![vec![0.0; t]; LANES];
+        for (a, (c, v)) in close.iter_mut().zip(volume.iter_mut()).enumerate() {
+            let mut x = 50.0 + a as f64;
+            for s in 0..t {
+                x *= 1.0 + 0.02 * ((s * (a + 3)) as f64 * 0.37).sin();
+                c[s] = if s < 40 * a || (s * 7 + a) % 53 == 0 {
+                    f64::NAN
+                } else {
+                    x
+                };
+                v[s] = if (s + a) % 31 == 0 {
+                    0.0
+                } else {
+                    1e5 * (1.0 + a as f64)
+                };
+            }
+        }
+        let mkt: Vec<f64> = (0..t).map(|s| 0.01 * (s as f64 * 0.11).cos()).collect();
+        let inputs: Vec<Inputs> = (0..LANES)
+            .map(|a| Inputs {
+                close: &close[a],
+                volume: Some(&volume[a]),
+                shares: None,
+                caps: (a % 2 == 0).then_some(&close[a][..]),
+            })
+            .collect();
+        let p = DescriptorParams::default();
+        let run = |one_by_one: bool| {
+            let mut data = vec![vec![vec![0.0; t]; N_DESCRIPTORS]; LANES];
+            let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = data
+                .iter_mut()
+                .map(|a| {
+                    let mut it = a.iter_mut();
+                    std::array::from_fn(|_| it.next().map(|r| &mut r[..]).unwrap_or(&mut []))
+                })
+                .collect();
+            let mut sc = Scratch::default();
+            if one_by_one {
+                for (a, o) in inputs.iter().zip(rows.iter_mut()) {
+                    block(
+                        std::slice::from_ref(a),
+                        &mkt,
+                        &p,
+                        std::slice::from_mut(o),
+                        &mut sc,
+                    );
+                }
+            } else {
+                block(&inputs, &mkt, &p, &mut rows, &mut sc);
+            }
+            data
+        };
+        let bits = |d: Vec<Vec<Vec<f64>>>| -> Vec<u64> {
+            d.iter().flatten().flatten().map(|v| v.to_bits()).collect()
+        };
+        let (lanes, single) = (run(false), run(true));
+        assert!(lanes[3][0][600].is_finite() && lanes[1][6][600].is_finite());
+        assert_eq!(bits(lanes), bits(single));
+    }
+}
