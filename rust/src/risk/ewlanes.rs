@@ -8,7 +8,8 @@
 //! the same bits whichever path, block of assets or thread computes it.
 
 use super::decay;
-use super::ewreg::{ret, DescriptorParams, Inputs};
+use super::ewreg::{DescriptorParams, Inputs};
+use super::lanes::{ln, Lanes};
 use crate::window::Lane;
 #[cfg(target_arch = "x86_64")]
 use crate::window::F4;
@@ -31,51 +32,6 @@ pub(super) struct Scratch {
     lr: Vec<f64>,
     act: Vec<f64>,
     buf: Vec<f64>,
-}
-
-/// [`Lane`] plus the loads, stores and per-lane calls of this kernel.
-pub(super) trait Lanes: Lane {
-    /// Lanes from `s[0..LANES]`.
-    fn load(s: &[f64]) -> Self;
-    /// Stores the lanes into `s[0..LANES]`.
-    fn store(self, s: &mut [f64]);
-    /// `f` of each lane (libm calls stay scalar: the same bits on every path).
-    fn map(self, f: impl Fn(f64) -> f64) -> Self;
-}
-
-impl Lanes for f64 {
-    #[inline(always)]
-    fn load(s: &[f64]) -> f64 {
-        s[0]
-    }
-    #[inline(always)]
-    fn store(self, s: &mut [f64]) {
-        s[0] = self;
-    }
-    #[inline(always)]
-    fn map(self, f: impl Fn(f64) -> f64) -> f64 {
-        f(self)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Lanes for F4 {
-    #[inline(always)]
-    fn load(s: &[f64]) -> F4 {
-        let s = &s[..LANES];
-        // SAFETY: AVX is available (the invariant of `F4`); `s` holds four values.
-        unsafe { F4::load(s.as_ptr()) }
-    }
-    #[inline(always)]
-    fn store(self, s: &mut [f64]) {
-        let s = &mut s[..LANES];
-        // SAFETY: AVX is available (the invariant of `F4`); `s` holds four values.
-        unsafe { F4::store(self, s.as_mut_ptr()) }
-    }
-    #[inline(always)]
-    fn map(self, f: impl Fn(f64) -> f64) -> F4 {
-        F4::from_array(self.to_array().map(f))
-    }
 }
 
 #[inline(always)]
@@ -190,13 +146,31 @@ pub(super) fn pass<L: Lanes>(
     }
     sc.buf.resize(SERIES * CHUNK * k, 0.0);
     // Each return and log return is computed once; windows leaving a value read it back here.
-    for (l, a) in inputs.iter().enumerate() {
-        for t in 0..t_len {
-            let r = ret(a.close, t).unwrap_or(f64::NAN);
-            sc.r[t * k + l] = r;
-            sc.lr[t * k + l] = r.ln_1p();
-            sc.act[t * k + l] = a.activity(t);
-        }
+    // Log returns stay libm's `ln_1p`: momentum and reversal sum them and cross zero, where
+    // any change of their last bit is a large relative change.
+    let nan = L::splat(f64::NAN);
+    for t in 0..t_len {
+        let cur = L::gather(|l| inputs[l].close[t]);
+        let (r, lr) = match t.checked_sub(1) {
+            Some(u) => {
+                let q = cur / L::gather(|l| inputs[l].close[u]);
+                let r = q - L::splat(1.0);
+                let ok = finite(r);
+                let r = L::select(ok, r, nan);
+                (r, r.map(f64::ln_1p))
+            }
+            None => (nan, nan),
+        };
+        r.store(&mut sc.r[t * k..]);
+        lr.store(&mut sc.lr[t * k..]);
+        let act = match (inputs[0].volume.is_some(), inputs[0].shares.is_some()) {
+            (false, _) => nan,
+            (true, false) => L::gather(|l| inputs[l].volume_at(t)) * cur,
+            (true, true) => {
+                L::gather(|l| inputs[l].volume_at(t)) / L::gather(|l| inputs[l].shares_at(t))
+            }
+        };
+        L::select(finite(act), act, nan).store(&mut sc.act[t * k..]);
     }
     let fr = p.min_fraction;
     let mut reg = Ew::<L, 6>::new(p.beta_window, p.beta_half_life, fr, 3);
@@ -206,7 +180,6 @@ pub(super) fn pass<L: Lanes>(
     let mut lq = p.liq_windows.map(|w| (w, Ew::<L, 1>::new(w, 0.0, fr, 1)));
     let Scratch { r, lr, act, buf } = sc;
     let (r, lr, act) = (&r[..], &lr[..], &act[..]);
-    let nan = L::splat(f64::NAN);
     // Size falls back on the longest liquidity window without caps (the last of equals).
     let longest = (0..3).max_by_key(|&q| p.liq_windows[q]).unwrap_or(2);
     let mut t0 = 0;
@@ -245,7 +218,7 @@ pub(super) fn pass<L: Lanes>(
                 }
                 let m = q.s[0] / q.count;
                 let ok = q.ready() & gt(m, L::splat(0.0));
-                *log = L::select(ok, m.map(f64::ln), nan);
+                *log = L::select(ok, ln(m), nan);
             }
             let s = &reg.s;
             let (mx, my) = (s[1] / s[0], s[2] / s[0]);
@@ -279,12 +252,26 @@ pub(super) fn pass<L: Lanes>(
                 }
             }
             if let Some(w) = a.caps {
-                for (v, &w) in o[6][t0..t0 + len].iter_mut().zip(&w[t0..t0 + len]) {
-                    *v = if w > 0.0 { w.ln() } else { f64::NAN };
-                }
+                size::<L>(&w[t0..t0 + len], &mut o[6][t0..t0 + len]);
             }
         }
         t0 += len;
+    }
+}
+
+/// `size = ln(caps)` where caps are positive, else NaN, `L::LANES` dates at a time.
+#[inline(always)]
+fn size<L: Lanes>(caps: &[f64], out: &mut [f64]) {
+    let k = L::LANES;
+    let full = caps.len() / k * k;
+    for j in (0..full).step_by(k) {
+        let w = L::load(&caps[j..]);
+        let v = L::select(gt(w, L::splat(0.0)), ln(w), L::splat(f64::NAN));
+        v.store(&mut out[j..]);
+    }
+    for j in full..caps.len() {
+        let w = caps[j];
+        out[j] = if w > 0.0 { ln(w) } else { f64::NAN };
     }
 }
 

@@ -23,6 +23,7 @@
 use super::columns::{for_each_date_block, SharedOut, DATE_BLOCK};
 use super::ewlanes::{self, LANES};
 use crate::error::{Error, Result};
+use crate::standard;
 use rayon::prelude::*;
 
 /// Number of descriptor panels [`descriptors_panel`] writes.
@@ -205,10 +206,7 @@ pub fn descriptors_panel(
             let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = assets
                 .map(|i| std::array::from_fn(|d| unsafe { base.slice_mut(d * cells + i * t, t) }))
                 .collect();
-            for (a, o) in inputs.iter().zip(rows.iter_mut()) {
-                let [.., rsi, pctb, p2s] = o;
-                technicals(a.close, rsi, pctb, p2s, &mut sc.technical);
-            }
+            technicals(&inputs, &mut rows, &mut sc.technical);
             ewlanes::block(&inputs, &mkt, p, &mut rows, &mut sc.lanes);
         });
     Ok(())
@@ -228,54 +226,66 @@ pub(super) struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    /// Activity at date `s`: turnover `volume / shares` with shares, else dollar volume
-    /// `close * volume`; NaN where not finite or without volume.
+    /// Volume at date `s` (NaN without volume).
     #[inline(always)]
-    pub fn activity(&self, s: usize) -> f64 {
-        let Some(v) = self.volume else {
-            return f64::NAN;
-        };
-        let a = match self.shares {
-            Some(sh) => v[s] / sh[s],
-            None => v[s] * self.close[s],
-        };
-        if a.is_finite() {
-            a
-        } else {
-            f64::NAN
-        }
+    pub fn volume_at(&self, s: usize) -> f64 {
+        self.volume.map_or(f64::NAN, |v| v[s])
+    }
+
+    /// Shares outstanding at date `s` (NaN without shares).
+    #[inline(always)]
+    pub fn shares_at(&self, s: usize) -> f64 {
+        self.shares.map_or(f64::NAN, |v| v[s])
     }
 }
 
 /// Per-worker scratch rows.
 #[derive(Default)]
 struct Scratch {
-    technical: [Vec<f64>; 4],
+    technical: Vec<Vec<f64>>,
     lanes: ewlanes::Scratch,
 }
 
-/// RSI, Bollinger %b and price / SMA of one series (see the module docs): the indicator engine's
-/// fused standard set, which gives the bits of its single kernels.
+/// RSI, Bollinger %b and price / SMA of a block of assets (see the module docs): the indicator
+/// engine's fused standard set, which gives the bits of its single kernels.
 fn technicals(
-    c: &[f64],
-    rsi: &mut [f64],
-    pctb: &mut [f64],
-    p2s: &mut [f64],
-    scratch: &mut [Vec<f64>; 4],
+    inputs: &[Inputs<'_>],
+    out: &mut [[&mut [f64]; N_DESCRIPTORS]],
+    scratch: &mut Vec<Vec<f64>>,
 ) {
-    let t = c.len();
+    let t = inputs[0].close.len();
+    scratch.resize_with(inputs.len() * 4, Vec::new);
     for v in scratch.iter_mut() {
         v.resize(t, 0.0);
     }
-    let [sma20, sma50, mid, lo] = scratch;
-    let up = pctb;
-    crate::standard::standard(c, &mut [sma20, sma50, rsi, mid, &mut *up, lo]);
-    for s in 0..t {
-        let b = (c[s] - lo[s]) / (up[s] - lo[s]);
-        up[s] = if b.is_finite() { b } else { f64::NAN };
+    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(inputs.len() * standard::OUTPUTS);
+    for (o, sc) in out.iter_mut().zip(scratch.chunks_exact_mut(4)) {
+        let [.., rsi, pctb, _] = o;
+        if let [sma20, sma50, mid, lo] = sc {
+            rows.extend([&mut sma20[..], sma50, rsi, mid, pctb, lo]);
+        }
     }
-    for s in 0..t {
-        p2s[s] = c[s] / sma50[s] - 1.0;
+    // One series at a time: its fast path packs the four first-moment windows in one register;
+    // four series side by side would only run where all four are NaN-free over 50 dates.
+    for (a, r) in inputs.iter().zip(rows.chunks_mut(standard::OUTPUTS)) {
+        standard::standard(a.close, r);
+    }
+    drop(rows);
+    for ((a, o), sc) in inputs
+        .iter()
+        .zip(out.iter_mut())
+        .zip(scratch.chunks_exact(4))
+    {
+        let c = a.close;
+        let [.., pctb, p2s] = o;
+        let (sma50, lo) = (&sc[1], &sc[3]);
+        for s in 0..t {
+            let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
+            pctb[s] = if b.is_finite() { b } else { f64::NAN };
+        }
+        for s in 0..t {
+            p2s[s] = c[s] / sma50[s] - 1.0;
+        }
     }
 }
 

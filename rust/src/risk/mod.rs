@@ -15,6 +15,7 @@ pub mod covariance;
 pub mod eigen;
 mod ewlanes;
 pub mod ewreg;
+mod lanes;
 pub mod linalg;
 pub mod specific;
 pub mod standardize;
