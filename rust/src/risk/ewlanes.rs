@@ -32,6 +32,8 @@ pub(super) struct Scratch {
     lr: Vec<f64>,
     act: Vec<f64>,
     buf: Vec<f64>,
+    /// SMA 20, SMA 50, Bollinger middle and lower band of one asset.
+    technical: [Vec<f64>; 4],
 }
 
 #[inline(always)]
@@ -145,6 +147,10 @@ pub(super) fn pass<L: Lanes>(
         v.resize(t_len * k, f64::NAN);
     }
     sc.buf.resize(SERIES * CHUNK * k, 0.0);
+    for (a, o) in inputs.iter().zip(out.iter_mut()) {
+        let [.., rsi, pctb, p2s] = o;
+        technicals::<L>(a.close, rsi, pctb, p2s, &mut sc.technical);
+    }
     // Each return and log return is computed once; windows leaving a value read it back here.
     // Log returns stay libm's `ln_1p`: momentum and reversal sum them and cross zero, where
     // any change of their last bit is a large relative change.
@@ -178,8 +184,11 @@ pub(super) fn pass<L: Lanes>(
     let mut mo = Ew::<L, 1>::new(p.mom_window, p.mom_half_life, fr, 1);
     let mut rv = Ew::<L, 1>::new(p.rev_window, p.rev_half_life, fr, 1);
     let mut lq = p.liq_windows.map(|w| (w, Ew::<L, 1>::new(w, 0.0, fr, 1)));
-    let Scratch { r, lr, act, buf } = sc;
+    let Scratch {
+        r, lr, act, buf, ..
+    } = sc;
     let (r, lr, act) = (&r[..], &lr[..], &act[..]);
+    let caps = inputs.iter().all(|a| a.caps.is_some());
     // Size falls back on the longest liquidity window without caps (the last of equals).
     let longest = (0..3).max_by_key(|&q| p.liq_windows[q]).unwrap_or(2);
     let mut t0 = 0;
@@ -209,17 +218,30 @@ pub(super) fn pass<L: Lanes>(
             if t >= p.rev_window {
                 rv.remove(value(lr, t - p.rev_window));
             }
-            let mut logs = [nan; 3];
-            for ((w, q), log) in lq.iter_mut().zip(logs.iter_mut()) {
+            // Liquidity is a third of ln(m0 m1 m2): one logarithm instead of three (the product
+            // rounds twice, ~1e-16 relative, then one rounding of the logarithm instead of three
+            // and two sums); where the product leaves the normal range, the three logarithms.
+            let mut m = [nan; 3];
+            let mut ok = L::splat(0.0).eq_(L::splat(0.0));
+            for (i, (w, q)) in lq.iter_mut().enumerate() {
                 q.age();
                 q.add(value(act, t));
                 if t >= *w {
                     q.remove(value(act, t - *w));
                 }
-                let m = q.s[0] / q.count;
-                let ok = q.ready() & gt(m, L::splat(0.0));
-                *log = L::select(ok, ln(m), nan);
+                m[i] = q.s[0] / q.count;
+                let valid = q.ready() & gt(m[i], L::splat(0.0));
+                ok = ok & valid;
+                m[i] = L::select(valid, m[i], nan);
             }
+            let prod = m[0] * m[1] * m[2];
+            let normal = prod.ge(L::splat(f64::MIN_POSITIVE)) & prod.le(L::splat(f64::MAX));
+            let mut liq = L::select(ok, ln(prod), nan) / L::splat(3.0);
+            if !L::all(normal | !ok) {
+                let sum = (ln(m[0]) + ln(m[1])) + ln(m[2]);
+                liq = L::select(normal, liq, sum / L::splat(3.0));
+            }
+            let size = if caps { nan } else { ln(m[longest]) };
             let s = &reg.s;
             let (mx, my) = (s[1] / s[0], s[2] / s[0]);
             let vxx = s[3] / s[0] - mx * mx;
@@ -237,8 +259,8 @@ pub(super) fn pass<L: Lanes>(
                 L::select(sd.ready(), vol, nan),
                 L::select(mo.ready(), mo.s[0], nan),
                 L::select(rv.ready(), rv.s[0], nan),
-                (logs[0] + logs[1] + logs[2]) / L::splat(3.0),
-                logs[longest],
+                liq,
+                size,
             ];
             for (d, v) in row.into_iter().enumerate() {
                 v.store(&mut buf[(d * CHUNK + j) * k..]);
@@ -256,6 +278,41 @@ pub(super) fn pass<L: Lanes>(
             }
         }
         t0 += len;
+    }
+}
+
+/// RSI, Bollinger %b and price / SMA of one series (see [`super::ewreg`]): the indicator
+/// engine's fused standard set, which gives the bits of its single kernels, one series at a time
+/// (its fast path packs the four first-moment windows in one register; four series side by side
+/// would only run where all four are NaN-free over 50 dates). %b and price / SMA are then
+/// finished `L::LANES` dates at a time.
+#[inline(always)]
+fn technicals<L: Lanes>(
+    c: &[f64],
+    rsi: &mut [f64],
+    pctb: &mut [f64],
+    p2s: &mut [f64],
+    scratch: &mut [Vec<f64>; 4],
+) {
+    let t = c.len();
+    for v in scratch.iter_mut() {
+        v.resize(t, 0.0);
+    }
+    let [sma20, sma50, mid, lo] = scratch;
+    crate::standard::standard(c, &mut [sma20, sma50, rsi, mid, &mut *pctb, lo]);
+    let k = L::LANES;
+    let full = t / k * k;
+    let nan = L::splat(f64::NAN);
+    for s in (0..full).step_by(k) {
+        let (x, l) = (L::load(&c[s..]), L::load(&lo[s..]));
+        let b = (x - l) / (L::load(&pctb[s..]) - l);
+        L::select(finite(b), b, nan).store(&mut pctb[s..]);
+        (x / L::load(&sma50[s..]) - L::splat(1.0)).store(&mut p2s[s..]);
+    }
+    for s in full..t {
+        let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
+        pctb[s] = if b.is_finite() { b } else { f64::NAN };
+        p2s[s] = c[s] / sma50[s] - 1.0;
     }
 }
 
@@ -344,12 +401,19 @@ mod tests {
             }
         }
         let mkt: Vec<f64> = (0..t).map(|s| 0.01 * (s as f64 * 0.11).cos()).collect();
+        for with_caps in [false, true] {
+            check(&close, &volume, &mkt, with_caps);
+        }
+    }
+
+    fn check(close: &[Vec<f64>], volume: &[Vec<f64>], mkt: &[f64], with_caps: bool) {
+        let t = mkt.len();
         let inputs: Vec<Inputs> = (0..LANES)
             .map(|a| Inputs {
                 close: &close[a],
                 volume: Some(&volume[a]),
                 shares: None,
-                caps: (a % 2 == 0).then_some(&close[a][..]),
+                caps: with_caps.then_some(&close[a][..]),
             })
             .collect();
         let p = DescriptorParams::default();
@@ -374,7 +438,7 @@ mod tests {
                     );
                 }
             } else {
-                block(&inputs, &mkt, &p, &mut rows, &mut sc);
+                block(&inputs, mkt, &p, &mut rows, &mut sc);
             }
             data
         };

@@ -23,7 +23,6 @@
 use super::columns::{for_each_date_block, SharedOut, DATE_BLOCK};
 use super::ewlanes::{self, LANES};
 use crate::error::{Error, Result};
-use crate::standard;
 use rayon::prelude::*;
 
 /// Number of descriptor panels [`descriptors_panel`] writes.
@@ -191,7 +190,7 @@ pub fn descriptors_panel(
     let base = SharedOut::new(out);
     (0..n.div_ceil(LANES))
         .into_par_iter()
-        .for_each_init(Scratch::default, |sc, blk| {
+        .for_each_init(ewlanes::Scratch::default, |sc, blk| {
             let assets = blk * LANES..((blk + 1) * LANES).min(n);
             let inputs: Vec<Inputs> = assets
                 .clone()
@@ -206,8 +205,7 @@ pub fn descriptors_panel(
             let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = assets
                 .map(|i| std::array::from_fn(|d| unsafe { base.slice_mut(d * cells + i * t, t) }))
                 .collect();
-            technicals(&inputs, &mut rows, &mut sc.technical);
-            ewlanes::block(&inputs, &mkt, p, &mut rows, &mut sc.lanes);
+            ewlanes::block(&inputs, &mkt, p, &mut rows, sc);
         });
     Ok(())
 }
@@ -217,7 +215,7 @@ fn row_of(a: &[f64], i: usize, t: usize) -> Option<&[f64]> {
     (!a.is_empty()).then(|| &a[i * t..(i + 1) * t])
 }
 
-/// One asset's rows of the input panels.
+/// One asset's rows of the input panels (which panels are given is the same for every asset).
 pub(super) struct Inputs<'a> {
     pub close: &'a [f64],
     pub volume: Option<&'a [f64]>,
@@ -236,56 +234,6 @@ impl Inputs<'_> {
     #[inline(always)]
     pub fn shares_at(&self, s: usize) -> f64 {
         self.shares.map_or(f64::NAN, |v| v[s])
-    }
-}
-
-/// Per-worker scratch rows.
-#[derive(Default)]
-struct Scratch {
-    technical: Vec<Vec<f64>>,
-    lanes: ewlanes::Scratch,
-}
-
-/// RSI, Bollinger %b and price / SMA of a block of assets (see the module docs): the indicator
-/// engine's fused standard set, which gives the bits of its single kernels.
-fn technicals(
-    inputs: &[Inputs<'_>],
-    out: &mut [[&mut [f64]; N_DESCRIPTORS]],
-    scratch: &mut Vec<Vec<f64>>,
-) {
-    let t = inputs[0].close.len();
-    scratch.resize_with(inputs.len() * 4, Vec::new);
-    for v in scratch.iter_mut() {
-        v.resize(t, 0.0);
-    }
-    let mut rows: Vec<&mut [f64]> = Vec::with_capacity(inputs.len() * standard::OUTPUTS);
-    for (o, sc) in out.iter_mut().zip(scratch.chunks_exact_mut(4)) {
-        let [.., rsi, pctb, _] = o;
-        if let [sma20, sma50, mid, lo] = sc {
-            rows.extend([&mut sma20[..], sma50, rsi, mid, pctb, lo]);
-        }
-    }
-    // One series at a time: its fast path packs the four first-moment windows in one register;
-    // four series side by side would only run where all four are NaN-free over 50 dates.
-    for (a, r) in inputs.iter().zip(rows.chunks_mut(standard::OUTPUTS)) {
-        standard::standard(a.close, r);
-    }
-    drop(rows);
-    for ((a, o), sc) in inputs
-        .iter()
-        .zip(out.iter_mut())
-        .zip(scratch.chunks_exact(4))
-    {
-        let c = a.close;
-        let [.., pctb, p2s] = o;
-        let (sma50, lo) = (&sc[1], &sc[3]);
-        for s in 0..t {
-            let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
-            pctb[s] = if b.is_finite() { b } else { f64::NAN };
-        }
-        for s in 0..t {
-            p2s[s] = c[s] / sma50[s] - 1.0;
-        }
     }
 }
 
