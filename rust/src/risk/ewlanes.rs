@@ -431,7 +431,7 @@ mod tests {
                 for (a, o) in inputs.iter().zip(rows.iter_mut()) {
                     block(
                         std::slice::from_ref(a),
-                        &mkt,
+                        mkt,
                         &p,
                         std::slice::from_mut(o),
                         &mut sc,
