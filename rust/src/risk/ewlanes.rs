@@ -9,8 +9,7 @@
 
 use super::decay;
 use super::ewreg::{DescriptorParams, Inputs};
-use super::lanes::{ln, Lanes};
-use crate::window::Lane;
+use super::lanes::{finite, gt, ln, Lanes};
 #[cfg(target_arch = "x86_64")]
 use crate::window::F4;
 
@@ -34,18 +33,6 @@ pub(super) struct Scratch {
     buf: Vec<f64>,
     /// SMA 20, SMA 50, Bollinger middle and lower band of one asset.
     technical: [Vec<f64>; 4],
-}
-
-#[inline(always)]
-fn finite<L: Lane>(x: L) -> L::Mask {
-    // Ordered compare: false for NaN and for both infinities.
-    x.abs().le(L::splat(f64::MAX))
-}
-
-/// `a > b` per lane (false where either is NaN).
-#[inline(always)]
-fn gt<L: Lane>(a: L, b: L) -> L::Mask {
-    b.le(a) & !a.eq_(b)
 }
 
 // Window terms of date `s`, with the lanes where they are valid. Plain functions rather than

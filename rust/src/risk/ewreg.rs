@@ -22,7 +22,10 @@
 
 use super::columns::{for_each_date_block, SharedOut, DATE_BLOCK};
 use super::ewlanes::{self, LANES};
+use super::lanes::{finite, gt, Lanes};
 use crate::error::{Error, Result};
+#[cfg(target_arch = "x86_64")]
+use crate::window::F4;
 use rayon::prelude::*;
 
 /// Number of descriptor panels [`descriptors_panel`] writes.
@@ -62,16 +65,6 @@ impl Default for DescriptorParams {
     }
 }
 
-/// Simple return of bar `t` of `c` (None at t = 0 or where a price is missing).
-#[inline(always)]
-pub(super) fn ret(c: &[f64], t: usize) -> Option<f64> {
-    if t == 0 {
-        return None;
-    }
-    let r = c[t] / c[t - 1] - 1.0;
-    r.is_finite().then_some(r)
-}
-
 /// Market return per date: the `weights`-of-the-previous-date average of the finite returns.
 /// Blocks of dates run in parallel; each date still sums its assets one after another in index
 /// order, so the result does not depend on the thread count.
@@ -82,23 +75,27 @@ fn market_return(close: &[f64], weights: &[f64], n: usize, t: usize) -> Vec<f64>
     for_each_date_block(t, scratch, |t0, b, (num, den)| {
         num.fill(0.0);
         den.fill(0.0);
-        for i in 0..n {
-            let c = &close[i * t..(i + 1) * t];
-            for j in 0..b {
-                let s = t0 + j;
-                let w = match (weights.is_empty(), s) {
-                    (_, 0) => continue,
-                    (true, _) => 1.0,
-                    (false, _) => weights[i * t + s - 1],
-                };
-                if let Some(r) = ret(c, s) {
-                    if w.is_finite() && w > 0.0 {
-                        num[j] += w * r;
-                        den[j] += w;
-                    }
-                }
-            }
-        }
+        let sums = MarketSums {
+            close,
+            weights,
+            n,
+            t,
+            t0,
+        };
+        // Date 0 has no return.
+        let j0 = usize::from(t0 == 0);
+        let full = j0 + (b - j0) / LANES * LANES;
+        #[cfg(target_arch = "x86_64")]
+        let done = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was just detected.
+            unsafe { sums.add_avx2(j0..full, num, den) };
+            full
+        } else {
+            j0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = j0;
+        sums.add::<f64>(done..b, num, den);
         for j in 0..b {
             let m = if den[j] > 0.0 {
                 num[j] / den[j]
@@ -110,6 +107,51 @@ fn market_return(close: &[f64], weights: &[f64], n: usize, t: usize) -> Vec<f64>
         }
     });
     mkt
+}
+
+/// The sums of [`market_return`] over a block of dates from `t0`.
+struct MarketSums<'a> {
+    close: &'a [f64],
+    weights: &'a [f64],
+    n: usize,
+    t: usize,
+    t0: usize,
+}
+
+impl MarketSums<'_> {
+    /// Adds every asset's weighted return and weight to `num[j]` and `den[j]` for `j` in `js`
+    /// (`L::LANES` consecutive dates per step; `js.start >= 1` when `t0 == 0`).
+    #[inline(always)]
+    fn add<L: Lanes>(&self, js: std::ops::Range<usize>, num: &mut [f64], den: &mut [f64]) {
+        let (t, k) = (self.t, L::LANES);
+        let (zero, one) = (L::splat(0.0), L::splat(1.0));
+        for i in 0..self.n {
+            let c = &self.close[i * t..(i + 1) * t];
+            for j in js.clone().step_by(k) {
+                let s = self.t0 + j;
+                let r = L::load(&c[s..]) / L::load(&c[s - 1..]) - one;
+                let w = if self.weights.is_empty() {
+                    one
+                } else {
+                    L::load(&self.weights[i * t + s - 1..])
+                };
+                let ok = finite(r) & finite(w) & gt(w, zero);
+                let (a, d) = (L::load(&num[j..]), L::load(&den[j..]));
+                L::select(ok, a + w * r, a).store(&mut num[j..]);
+                L::select(ok, d + w, d).store(&mut den[j..]);
+            }
+        }
+    }
+
+    /// [`MarketSums::add`] four dates at a time (`js` a multiple of four long).
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn add_avx2(&self, js: std::ops::Range<usize>, num: &mut [f64], den: &mut [f64]) {
+        self.add::<F4>(js, num, den)
+    }
 }
 
 /// Computes the [`N_DESCRIPTORS`] descriptor panels of `close` into `out`

@@ -122,6 +122,19 @@ impl Lanes for F4 {
     }
 }
 
+/// Lanes holding a finite value.
+#[inline(always)]
+pub(super) fn finite<L: Lane>(x: L) -> L::Mask {
+    // Ordered compare: false for NaN and for both infinities.
+    x.abs().le(L::splat(f64::MAX))
+}
+
+/// `a > b` per lane (false where either is NaN).
+#[inline(always)]
+pub(super) fn gt<L: Lane>(a: L, b: L) -> L::Mask {
+    b.le(a) & !a.eq_(b)
+}
+
 // fdlibm's constants, bit for bit.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
