@@ -19,6 +19,10 @@ pub(super) const LANES: usize = 4;
 /// Descriptors written here (beta .. size), in output order.
 pub(super) const SERIES: usize = 7;
 
+/// Rows of the chunk buffer: the series, then liquidity where the product of the window means
+/// left the normal range (NaN elsewhere).
+const ROWS: usize = SERIES + 1;
+
 /// Dates computed into the interleaved buffer before they are written out row by row: the
 /// buffer stays in L1 and every output row receives whole cache lines.
 const CHUNK: usize = 64;
@@ -133,7 +137,7 @@ pub(super) fn pass<L: Lanes>(
         v.clear();
         v.resize(t_len * k, f64::NAN);
     }
-    sc.buf.resize(SERIES * CHUNK * k, 0.0);
+    sc.buf.resize(ROWS * CHUNK * k, 0.0);
     for (a, o) in inputs.iter().zip(out.iter_mut()) {
         let [.., rsi, pctb, p2s] = o;
         technicals::<L>(a.close, rsi, pctb, p2s, &mut sc.technical);
@@ -221,14 +225,16 @@ pub(super) fn pass<L: Lanes>(
                 ok = ok & valid;
                 m[i] = L::select(valid, m[i], nan);
             }
-            let prod = m[0] * m[1] * m[2];
-            let normal = prod.ge(L::splat(f64::MIN_POSITIVE)) & prod.le(L::splat(f64::MAX));
-            let mut liq = L::select(ok, ln(prod), nan) / L::splat(3.0);
-            if !L::all(normal | !ok) {
+            // The logarithms wait for the end of the chunk (`logs`): in a loop of their own,
+            // the latency of their divisions and polynomials overlaps from date to date.
+            let prod = L::select(ok, m[0] * m[1] * m[2], nan);
+            let mut odd = nan;
+            if !L::all(normal(prod) | !ok) {
                 let sum = (ln(m[0]) + ln(m[1])) + ln(m[2]);
-                liq = L::select(normal, liq, sum / L::splat(3.0));
+                odd = L::select(normal(prod), nan, sum / L::splat(3.0));
             }
-            let size = if caps { nan } else { ln(m[longest]) };
+            odd.store(&mut buf[(SERIES * CHUNK + j) * k..]);
+            let size = if caps { nan } else { m[longest] };
             let s = &reg.s;
             let (mx, my) = (s[1] / s[0], s[2] / s[0]);
             let vxx = s[3] / s[0] - mx * mx;
@@ -246,13 +252,14 @@ pub(super) fn pass<L: Lanes>(
                 L::select(sd.ready(), vol, nan),
                 L::select(mo.ready(), mo.s[0], nan),
                 L::select(rv.ready(), rv.s[0], nan),
-                liq,
+                prod,
                 size,
             ];
             for (d, v) in row.into_iter().enumerate() {
                 v.store(&mut buf[(d * CHUNK + j) * k..]);
             }
         }
+        logs::<L>(buf, len, caps);
         for (l, (a, o)) in inputs.iter().zip(out.iter_mut()).enumerate() {
             for (d, row) in o[..SERIES].iter_mut().enumerate() {
                 let dst = &mut row[t0..t0 + len];
@@ -300,6 +307,29 @@ fn technicals<L: Lanes>(
         let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
         pctb[s] = if b.is_finite() { b } else { f64::NAN };
         p2s[s] = c[s] / sma50[s] - 1.0;
+    }
+}
+
+/// Lanes holding a positive normal number (what [`ln`] computes in the lanes).
+#[inline(always)]
+fn normal<L: Lanes>(x: L) -> L::Mask {
+    x.ge(L::splat(f64::MIN_POSITIVE)) & x.le(L::splat(f64::MAX))
+}
+
+/// Turns the chunk's liquidity products into `ln(product) / 3` (or the row of three logarithms
+/// where the product was not normal) and, without caps, its window means into `ln(mean)`.
+#[inline(always)]
+fn logs<L: Lanes>(buf: &mut [f64], len: usize, caps: bool) {
+    let k = L::LANES;
+    let (liq, odd, size) = (5 * CHUNK * k, SERIES * CHUNK * k, 6 * CHUNK * k);
+    for j in 0..len {
+        let x = L::load(&buf[liq + j * k..]);
+        let ok = normal(x);
+        let y = ln(L::select(ok, x, L::splat(1.0))) / L::splat(3.0);
+        L::select(ok, y, L::load(&buf[odd + j * k..])).store(&mut buf[liq + j * k..]);
+        if !caps {
+            ln(L::load(&buf[size + j * k..])).store(&mut buf[size + j * k..]);
+        }
     }
 }
 
