@@ -260,13 +260,10 @@ pub(super) fn pass<L: Lanes>(
             }
         }
         logs::<L>(buf, len, caps);
-        for (l, (a, o)) in inputs.iter().zip(out.iter_mut()).enumerate() {
-            for (d, row) in o[..SERIES].iter_mut().enumerate() {
-                let dst = &mut row[t0..t0 + len];
-                for (j, v) in dst.iter_mut().enumerate() {
-                    *v = buf[(d * CHUNK + j) * k + l];
-                }
-            }
+        for d in 0..SERIES {
+            L::write_rows(&buf[d * CHUNK * k..(d * CHUNK + len) * k], out, d, t0);
+        }
+        for (a, o) in inputs.iter().zip(out.iter_mut()) {
             if let Some(w) = a.caps {
                 size::<L>(&w[t0..t0 + len], &mut o[6][t0..t0 + len]);
             }
@@ -362,7 +359,9 @@ pub(super) unsafe fn pass4_avx2(
     out: &mut [[&mut [f64]; super::N_DESCRIPTORS]],
     sc: &mut Scratch,
 ) {
-    pass::<F4>(inputs, mkt, p, out, sc)
+    pass::<F4>(inputs, mkt, p, out, sc);
+    // The rows were partly written with non-temporal stores.
+    crate::window::store_fence();
 }
 
 /// Descriptors 0-6 of a block of assets: four in AVX lanes where available, else one at a time.

@@ -10,6 +10,7 @@
 //! Values outside the positive normal range (zero, negatives, subnormals, infinities, NaN) take
 //! libm's `ln`, lane by lane; which path a value takes depends only on the value.
 
+use super::N_DESCRIPTORS;
 use crate::window::Lane;
 #[cfg(target_arch = "x86_64")]
 use crate::window::{F4, M4};
@@ -26,6 +27,8 @@ pub(super) trait Lanes: Lane {
     fn gather(f: impl Fn(usize) -> f64) -> Self;
     /// `f` of each lane.
     fn map(self, f: impl Fn(f64) -> f64) -> Self;
+    /// Writes `src` (`[date][lane]`) into descriptor `d` of each lane's asset, from date `t0`.
+    fn write_rows(src: &[f64], out: &mut [[&mut [f64]; N_DESCRIPTORS]], d: usize, t0: usize);
     /// For positive normal `x = 2^k (1 + f)` with `1 + f` in `[sqrt(2)/2, sqrt(2))`: `f`, `k` as
     /// a float, and fdlibm's choice of formula (its `i > 0`).
     fn split(self) -> (Self, Self, Self::Mask);
@@ -52,6 +55,10 @@ impl Lanes for f64 {
     #[inline(always)]
     fn map(self, f: impl Fn(f64) -> f64) -> f64 {
         f(self)
+    }
+    #[inline(always)]
+    fn write_rows(src: &[f64], out: &mut [[&mut [f64]; N_DESCRIPTORS]], d: usize, t0: usize) {
+        out[0][d][t0..t0 + src.len()].copy_from_slice(src);
     }
     #[inline(always)]
     fn split(self) -> (f64, f64, bool) {
@@ -89,6 +96,55 @@ impl Lanes for F4 {
     #[inline(always)]
     fn map(self, f: impl Fn(f64) -> f64) -> F4 {
         F4::from_array(self.to_array().map(f))
+    }
+    /// Four dates of four assets per 4×4 transpose; rows aligned to 16 bytes (numpy's
+    /// allocations are) get non-temporal stores: the output block is far larger than the caches,
+    /// and such stores spare reading every line of it before writing it. The caller's
+    /// [`store_fence`] orders them before the block is handed back.
+    #[inline(always)]
+    fn write_rows(src: &[f64], out: &mut [[&mut [f64]; N_DESCRIPTORS]], d: usize, t0: usize) {
+        let len = src.len() / 4;
+        let full = len / 4 * 4;
+        let [a, b, c, e] = out else {
+            // Not a block of four (the kernels never pass one): plain strided copies.
+            let k = out.len().max(1);
+            for (l, o) in out.iter_mut().enumerate() {
+                for (j, v) in o[d][t0..t0 + src.len() / k].iter_mut().enumerate() {
+                    *v = src[j * k + l];
+                }
+            }
+            return;
+        };
+        let mut rows = [
+            &mut a[d][t0..t0 + len],
+            &mut b[d][t0..t0 + len],
+            &mut c[d][t0..t0 + len],
+            &mut e[d][t0..t0 + len],
+        ];
+        let aligned = rows.iter().all(|r| r.as_ptr() as usize % 16 == 0);
+        for j in (0..full).step_by(4) {
+            let at = |q: usize| &src[(j + q) * 4..];
+            let ld = <F4 as Lanes>::load;
+            let v = F4::transpose([ld(at(0)), ld(at(1)), ld(at(2)), ld(at(3))]);
+            for (row, v) in rows.iter_mut().zip(v) {
+                let dst = &mut row[j..j + 4];
+                // SAFETY: AVX2 is available (the invariant of `F4`); `dst` holds four values,
+                // 16-byte aligned where streamed.
+                unsafe {
+                    if aligned {
+                        _mm_stream_pd(dst.as_mut_ptr(), _mm256_castpd256_pd128(v.0));
+                        _mm_stream_pd(dst.as_mut_ptr().add(2), _mm256_extractf128_pd::<1>(v.0));
+                    } else {
+                        v.store(dst.as_mut_ptr());
+                    }
+                }
+            }
+        }
+        for j in full..len {
+            for (l, row) in rows.iter_mut().enumerate() {
+                row[j] = src[j * 4 + l];
+            }
+        }
     }
     #[inline(always)]
     fn split(self) -> (F4, F4, M4) {
