@@ -1,4 +1,6 @@
-//! Risk-model descriptors from prices and trading activity, one asset per task. Every windowed
+//! Risk-model descriptors from prices and trading activity, one block of four assets per task
+//! (`ewlanes`: the assets side by side in AVX lanes where available, bit for bit what each alone
+//! gives). Every windowed
 //! exponentially weighted sum is updated in O(1) per date:
 //! `S_t = lambda * S_(t-1) + v_t - lambda^W * v_(t-W)`, the weight of the value `k` dates old being
 //! `lambda^k` inside the window of the last `W` dates and 0 outside. A missing value (NaN) adds
@@ -13,12 +15,17 @@
 //! 2. volatility: EW standard deviation of `r_t` (window `vol_window`, half-life `vol_half_life`);
 //! 3. momentum: `sum_(k=skip)^(skip+W-1) lambda^(k-skip) lr_(t-k)` (W = `mom_window`);
 //! 4. reversal: `sum_(k=0)^(W-1) lambda^k lr_(t-k)` (W = `rev_window`);
-//! 5. liquidity: mean over the `liq_windows` of `ln(mean activity over the window)`;
+//! 5. liquidity: mean over the `liq_windows` of `ln(mean activity over the window)`, computed as
+//!    `ln(m_1 m_2 m_3) / 3` (one logarithm; the three where the product is not a normal number);
 //! 6. size: `ln(weights)` (caps) when given, else `ln(mean activity over the longest liquidity
 //!    window)`, a proxy;
 //! 7. RSI 14 (Cutler, `ferroquant.indicators.rsi`), 8. Bollinger %b 20/2 (ddof 1):
 //!    `(close - lower) / (upper - lower)`, NaN where not finite, 9. `close / SMA 50 - 1` (the SMA of
-//!    the `pandas` convention, `min_periods = 1`): the indicator engine's own per-series kernels.
+//!    the `pandas` convention, `min_periods = 1`): the indicator engine's fused standard set, the
+//!    bits of its per-series kernels.
+//!
+//! Logarithms of liquidity and size are fdlibm's (`lanes`, within 1 ulp of libm, the same bits on
+//! every path); log returns stay libm's `ln_1p`, as momentum and reversal sum them across zero.
 
 use super::columns::{for_each_date_block, SharedOut, DATE_BLOCK};
 use super::ewlanes::{self, LANES};

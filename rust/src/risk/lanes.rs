@@ -100,7 +100,7 @@ impl Lanes for F4 {
     /// Four dates of four assets per 4×4 transpose; rows aligned to 16 bytes (numpy's
     /// allocations are) get non-temporal stores: the output block is far larger than the caches,
     /// and such stores spare reading every line of it before writing it. The caller's
-    /// [`store_fence`] orders them before the block is handed back.
+    /// [`crate::window::store_fence`] orders them before the block is handed back.
     #[inline(always)]
     fn write_rows(src: &[f64], out: &mut [[&mut [f64]; N_DESCRIPTORS]], d: usize, t0: usize) {
         let len = src.len() / 4;

@@ -1,17 +1,20 @@
-//! The time-series pass of [`super::ewreg`] (descriptors 0-6), written once over a [`Lane`] type:
-//! `f64` (one asset) or [`F4`] (four assets side by side in an AVX register). The O(1) window
-//! updates are mostly divisions and dependent multiply-adds, so four assets per instruction is
-//! where the time goes down; the branches on missing values become per-lane selects.
+//! The per-asset pass of [`super::ewreg`], written once over a lane type ([`Lanes`]): `f64` (one
+//! asset) or [`F4`] (four assets side by side in an AVX register). The O(1) window updates are
+//! mostly divisions and dependent multiply-adds, so four assets per instruction is where the time
+//! goes down; the branches on missing values become per-lane selects. Outputs go through a small
+//! interleaved buffer per chunk of dates and leave it by 4×4 transposes.
 //!
 //! Every lane performs exactly the IEEE operations of the one-asset code, in the same order (no
-//! fused multiply-add; `ln` and `ln_1p` are the same libm calls, lane by lane), so an asset gets
-//! the same bits whichever path, block of assets or thread computes it.
+//! fused multiply-add; `ln_1p` is the same libm call, lane by lane; the lanes' `ln` is one
+//! sequence of IEEE operations on both paths), so an asset gets the same bits whichever path,
+//! block of assets or thread computes it.
 
 use super::decay;
 use super::ewreg::{DescriptorParams, Inputs};
 use super::lanes::{finite, gt, ln, Lanes};
 #[cfg(target_arch = "x86_64")]
 use crate::window::F4;
+use finish::{logs, normal, size, technicals};
 
 /// Assets per block: the lanes of [`F4`].
 pub(super) const LANES: usize = 4;
@@ -272,80 +275,6 @@ pub(super) fn pass<L: Lanes>(
     }
 }
 
-/// RSI, Bollinger %b and price / SMA of one series (see [`super::ewreg`]): the indicator
-/// engine's fused standard set, which gives the bits of its single kernels, one series at a time
-/// (its fast path packs the four first-moment windows in one register; four series side by side
-/// would only run where all four are NaN-free over 50 dates). %b and price / SMA are then
-/// finished `L::LANES` dates at a time.
-#[inline(always)]
-fn technicals<L: Lanes>(
-    c: &[f64],
-    rsi: &mut [f64],
-    pctb: &mut [f64],
-    p2s: &mut [f64],
-    scratch: &mut [Vec<f64>; 4],
-) {
-    let t = c.len();
-    for v in scratch.iter_mut() {
-        v.resize(t, 0.0);
-    }
-    let [sma20, sma50, mid, lo] = scratch;
-    crate::standard::standard(c, &mut [sma20, sma50, rsi, mid, &mut *pctb, lo]);
-    let k = L::LANES;
-    let full = t / k * k;
-    let nan = L::splat(f64::NAN);
-    for s in (0..full).step_by(k) {
-        let (x, l) = (L::load(&c[s..]), L::load(&lo[s..]));
-        let b = (x - l) / (L::load(&pctb[s..]) - l);
-        L::select(finite(b), b, nan).store(&mut pctb[s..]);
-        (x / L::load(&sma50[s..]) - L::splat(1.0)).store(&mut p2s[s..]);
-    }
-    for s in full..t {
-        let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
-        pctb[s] = if b.is_finite() { b } else { f64::NAN };
-        p2s[s] = c[s] / sma50[s] - 1.0;
-    }
-}
-
-/// Lanes holding a positive normal number (what [`ln`] computes in the lanes).
-#[inline(always)]
-fn normal<L: Lanes>(x: L) -> L::Mask {
-    x.ge(L::splat(f64::MIN_POSITIVE)) & x.le(L::splat(f64::MAX))
-}
-
-/// Turns the chunk's liquidity products into `ln(product) / 3` (or the row of three logarithms
-/// where the product was not normal) and, without caps, its window means into `ln(mean)`.
-#[inline(always)]
-fn logs<L: Lanes>(buf: &mut [f64], len: usize, caps: bool) {
-    let k = L::LANES;
-    let (liq, odd, size) = (5 * CHUNK * k, SERIES * CHUNK * k, 6 * CHUNK * k);
-    for j in 0..len {
-        let x = L::load(&buf[liq + j * k..]);
-        let ok = normal(x);
-        let y = ln(L::select(ok, x, L::splat(1.0))) / L::splat(3.0);
-        L::select(ok, y, L::load(&buf[odd + j * k..])).store(&mut buf[liq + j * k..]);
-        if !caps {
-            ln(L::load(&buf[size + j * k..])).store(&mut buf[size + j * k..]);
-        }
-    }
-}
-
-/// `size = ln(caps)` where caps are positive, else NaN, `L::LANES` dates at a time.
-#[inline(always)]
-fn size<L: Lanes>(caps: &[f64], out: &mut [f64]) {
-    let k = L::LANES;
-    let full = caps.len() / k * k;
-    for j in (0..full).step_by(k) {
-        let w = L::load(&caps[j..]);
-        let v = L::select(gt(w, L::splat(0.0)), ln(w), L::splat(f64::NAN));
-        v.store(&mut out[j..]);
-    }
-    for j in full..caps.len() {
-        let w = caps[j];
-        out[j] = if w > 0.0 { ln(w) } else { f64::NAN };
-    }
-}
-
 /// [`pass`] over four assets in AVX lanes.
 ///
 /// # Safety
@@ -384,85 +313,6 @@ pub(super) fn block(
     }
 }
 
+mod finish;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::risk::N_DESCRIPTORS;
-
-    /// Four assets in AVX lanes give the bits of each asset alone, with missing prices, late
-    /// listings, zero volume and no caps in the mix.
-    #[test]
-    fn lanes_match_one_asset_at_a_time() {
-        #[cfg(target_arch = "x86_64")]
-        if !std::arch::is_x86_feature_detected!("avx2") {
-            return;
-        }
-        let t = 700;
-        let mut close = vec![vec![0.0; t]; LANES];
-        let mut volume = vec![vec![0.0; t]; LANES];
-        for (a, (c, v)) in close.iter_mut().zip(volume.iter_mut()).enumerate() {
-            let mut x = 50.0 + a as f64;
-            for s in 0..t {
-                x *= 1.0 + 0.02 * ((s * (a + 3)) as f64 * 0.37).sin();
-                c[s] = if s < 40 * a || (s * 7 + a) % 53 == 0 {
-                    f64::NAN
-                } else {
-                    x
-                };
-                v[s] = if (s + a) % 31 == 0 {
-                    0.0
-                } else {
-                    1e5 * (1.0 + a as f64)
-                };
-            }
-        }
-        let mkt: Vec<f64> = (0..t).map(|s| 0.01 * (s as f64 * 0.11).cos()).collect();
-        for with_caps in [false, true] {
-            check(&close, &volume, &mkt, with_caps);
-        }
-    }
-
-    fn check(close: &[Vec<f64>], volume: &[Vec<f64>], mkt: &[f64], with_caps: bool) {
-        let t = mkt.len();
-        let inputs: Vec<Inputs> = (0..LANES)
-            .map(|a| Inputs {
-                close: &close[a],
-                volume: Some(&volume[a]),
-                shares: None,
-                caps: with_caps.then_some(&close[a][..]),
-            })
-            .collect();
-        let p = DescriptorParams::default();
-        let run = |one_by_one: bool| {
-            let mut data = vec![vec![vec![0.0; t]; N_DESCRIPTORS]; LANES];
-            let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = data
-                .iter_mut()
-                .map(|a| {
-                    let mut it = a.iter_mut();
-                    std::array::from_fn(|_| it.next().map(|r| &mut r[..]).unwrap_or(&mut []))
-                })
-                .collect();
-            let mut sc = Scratch::default();
-            if one_by_one {
-                for (a, o) in inputs.iter().zip(rows.iter_mut()) {
-                    block(
-                        std::slice::from_ref(a),
-                        mkt,
-                        &p,
-                        std::slice::from_mut(o),
-                        &mut sc,
-                    );
-                }
-            } else {
-                block(&inputs, mkt, &p, &mut rows, &mut sc);
-            }
-            data
-        };
-        let bits = |d: Vec<Vec<Vec<f64>>>| -> Vec<u64> {
-            d.iter().flatten().flatten().map(|v| v.to_bits()).collect()
-        };
-        let (lanes, single) = (run(false), run(true));
-        assert!(lanes[3][0][600].is_finite() && lanes[1][6][600].is_finite());
-        assert_eq!(bits(lanes), bits(single));
-    }
-}
+mod tests;
