@@ -125,7 +125,7 @@ impl<L: Lanes, const C: usize> Ew<L, C> {
     }
 }
 
-/// Descriptors 0-6 of `LANES` assets (`inputs`, `L::LANES` of them) into `out[asset][d]`.
+/// The descriptors of `L::LANES` assets (`inputs`) into `out[asset][d]`.
 #[inline(always)]
 pub(super) fn pass<L: Lanes>(
     inputs: &[Inputs<'_>],
@@ -293,7 +293,7 @@ pub(super) unsafe fn pass4_avx2(
     crate::window::store_fence();
 }
 
-/// Descriptors 0-6 of a block of assets: four in AVX lanes where available, else one at a time.
+/// The descriptors of a block of assets: four in AVX lanes where available, else one at a time.
 pub(super) fn block(
     inputs: &[Inputs<'_>],
     mkt: &[f64],
