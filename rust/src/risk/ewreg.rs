@@ -265,6 +265,7 @@ fn row_of(a: &[f64], i: usize, t: usize) -> Option<&[f64]> {
 }
 
 /// One asset's rows of the input panels (which panels are given is the same for every asset).
+#[derive(Clone, Copy)]
 pub(super) struct Inputs<'a> {
     pub close: &'a [f64],
     pub volume: Option<&'a [f64]>,

@@ -212,32 +212,43 @@ pub(super) fn pass<L: Lanes>(
             if t >= p.rev_window {
                 rv.remove(value(lr, t - p.rev_window));
             }
-            // Liquidity is a third of ln(m0 m1 m2): one logarithm instead of three (the product
-            // rounds twice, ~1e-16 relative, then one rounding of the logarithm instead of three
-            // and two sums); where the product leaves the normal range, the three logarithms.
-            let mut m = [nan; 3];
-            let mut ok = L::splat(0.0).eq_(L::splat(0.0));
-            for (i, (w, q)) in lq.iter_mut().enumerate() {
+            // Liquidity is a third of ln(m0 m1 m2) = ln(s0 s1 s2 / (n0 n1 n2)) (s the window sums,
+            // n the counts, exact): one logarithm and one division instead of three of each (the
+            // products round twice each, ~1e-16 relative, then one rounding of the logarithm
+            // instead of three and two sums). Where the product leaves the normal range, the
+            // three logarithms of the means.
+            let (mut num, mut den) = (L::splat(1.0), L::splat(1.0));
+            let mut ready = L::splat(0.0).eq_(L::splat(0.0));
+            for (w, q) in lq.iter_mut() {
                 q.age();
                 q.add(value(act, t));
                 if t >= *w {
                     q.remove(value(act, t - *w));
                 }
-                m[i] = q.s[0] / q.count;
-                let valid = q.ready() & gt(m[i], L::splat(0.0));
-                ok = ok & valid;
-                m[i] = L::select(valid, m[i], nan);
+                ready = ready & q.ready() & gt(q.s[0], L::splat(0.0));
+                num = num * q.s[0];
+                den = den * q.count;
             }
-            // The logarithms wait for the end of the chunk (`logs`): in a loop of their own,
-            // the latency of their divisions and polynomials overlaps from date to date.
-            let prod = L::select(ok, m[0] * m[1] * m[2], nan);
+            let prod = L::select(ready, num / den, nan);
             let mut odd = nan;
-            if !L::all(normal(prod) | !ok) {
-                let sum = (ln(m[0]) + ln(m[1])) + ln(m[2]);
-                odd = L::select(normal(prod), nan, sum / L::splat(3.0));
+            if !L::all(normal(prod) | !ready) {
+                let mut sum = L::splat(0.0);
+                let mut valid = ready;
+                for (i, (_, q)) in lq.iter().enumerate() {
+                    let m = q.s[0] / q.count;
+                    valid = valid & gt(m, L::splat(0.0));
+                    sum = if i == 0 { ln(m) } else { sum + ln(m) };
+                }
+                odd = L::select(normal(prod) | !valid, nan, sum / L::splat(3.0));
             }
             odd.store(&mut buf[(SERIES * CHUNK + j) * k..]);
-            let size = if caps { nan } else { m[longest] };
+            let size = if caps {
+                nan
+            } else {
+                let q = &lq[longest].1;
+                let m = q.s[0] / q.count;
+                L::select(q.ready() & gt(m, L::splat(0.0)), m, nan)
+            };
             let s = &reg.s;
             let (mx, my) = (s[1] / s[0], s[2] / s[0]);
             let vxx = s[3] / s[0] - mx * mx;

@@ -79,3 +79,46 @@ fn check(close: &[Vec<f64>], volume: &[Vec<f64>], mkt: &[f64], with_caps: bool) 
     assert!(lanes[3][0][600].is_finite() && lanes[1][6][600].is_finite());
     assert_eq!(bits(lanes), bits(single));
 }
+
+/// Liquidity is the mean of the three windows' log mean activity also where the product of the
+/// means overflows or underflows (the three-logarithm fallback), on both paths.
+#[test]
+fn liquidity_outside_the_normal_range_of_the_product() {
+    let t = 300;
+    let close = vec![50.0; t];
+    let p = DescriptorParams::default();
+    let mkt = vec![0.0; t];
+    for scale in [1e148, 1e2, 1e-110] {
+        let volume = vec![scale; t];
+        let a = Inputs {
+            close: &close,
+            volume: Some(&volume),
+            shares: None,
+            caps: None,
+        };
+        let inputs = vec![a; LANES];
+        let mut data = vec![vec![vec![0.0; t]; N_DESCRIPTORS]; LANES];
+        let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = data
+            .iter_mut()
+            .map(|a| {
+                let mut it = a.iter_mut();
+                std::array::from_fn(|_| it.next().map(|r| &mut r[..]).unwrap_or(&mut []))
+            })
+            .collect();
+        let mut sc = Scratch::default();
+        block(&inputs, &mkt, &p, &mut rows, &mut sc);
+        block(&inputs[..1], &mkt, &p, &mut rows[..1], &mut sc);
+        let want = (50.0 * scale).ln();
+        for lane in &data {
+            let (liq, size) = (lane[5][t - 1], lane[6][t - 1]);
+            assert!(
+                (liq - want).abs() <= 1e-13 * want.abs(),
+                "{scale}: {liq} vs {want}"
+            );
+            assert!(
+                (size - want).abs() <= 1e-13 * want.abs(),
+                "{scale}: {size} vs {want}"
+            );
+        }
+    }
+}
