@@ -1,6 +1,7 @@
 """Risk-model style descriptors from price and volume panels ``(n_assets, n_dates)``.
 
-The time-series descriptors run in Rust, one asset per task, each exponentially weighted window
+The time-series descriptors run in Rust, four assets per task (side by side in AVX lanes where
+the CPU has AVX2, with the bits of one asset at a time), each exponentially weighted window
 updated in O(1) per date (``rust/src/risk/ewreg.rs`` states the exact formulas):
 
 * ``beta`` and ``residual_volatility``: EW regression (window 252, half-life 63) of the simple
@@ -16,7 +17,8 @@ updated in O(1) per date (``rust/src/risk/ewreg.rs`` states the exact formulas):
   252-date mean dollar volume (capitalisation is unknown, trading value tracks it);
 * ``rsi`` (Cutler, 14), ``bollinger_b`` (%b of Bollinger 20/2: ``(close - lower) / (upper -
   lower)``) and ``price_to_sma`` (``close / SMA 50 - 1``), exactly as :mod:`ferroquant.indicators`
-  computes them (the same kernels, run in the same per-asset pass).
+  computes them (its fused standard-set kernel, bit for bit its single indicators, run in the
+  same per-asset pass).
 
 Windows count dates (columns); a missing price makes the returns touching it missing, and a
 windowed descriptor is NaN unless at least ``min_fraction`` of its window holds values.

@@ -1,4 +1,6 @@
-//! Risk-model descriptors from prices and trading activity, one asset per task. Every windowed
+//! Risk-model descriptors from prices and trading activity, one block of four assets per task
+//! (`ewlanes`: the assets side by side in AVX lanes where available, bit for bit what each alone
+//! gives). Every windowed
 //! exponentially weighted sum is updated in O(1) per date:
 //! `S_t = lambda * S_(t-1) + v_t - lambda^W * v_(t-W)`, the weight of the value `k` dates old being
 //! `lambda^k` inside the window of the last `W` dates and 0 outside. A missing value (NaN) adds
@@ -13,18 +15,24 @@
 //! 2. volatility: EW standard deviation of `r_t` (window `vol_window`, half-life `vol_half_life`);
 //! 3. momentum: `sum_(k=skip)^(skip+W-1) lambda^(k-skip) lr_(t-k)` (W = `mom_window`);
 //! 4. reversal: `sum_(k=0)^(W-1) lambda^k lr_(t-k)` (W = `rev_window`);
-//! 5. liquidity: mean over the `liq_windows` of `ln(mean activity over the window)`;
+//! 5. liquidity: mean over the `liq_windows` of `ln(mean activity over the window)`, computed as
+//!    `ln(m_1 m_2 m_3) / 3` (one logarithm; the three where the product is not a normal number);
 //! 6. size: `ln(weights)` (caps) when given, else `ln(mean activity over the longest liquidity
 //!    window)`, a proxy;
 //! 7. RSI 14 (Cutler, `ferroquant.indicators.rsi`), 8. Bollinger %b 20/2 (ddof 1):
 //!    `(close - lower) / (upper - lower)`, NaN where not finite, 9. `close / SMA 50 - 1` (the SMA of
-//!    the `pandas` convention, `min_periods = 1`): the indicator engine's own per-series kernels.
+//!    the `pandas` convention, `min_periods = 1`): the indicator engine's fused standard set, the
+//!    bits of its per-series kernels.
+//!
+//! Logarithms of liquidity and size are fdlibm's (`lanes`, within 1 ulp of libm, the same bits on
+//! every path); log returns stay libm's `ln_1p`, as momentum and reversal sum them across zero.
 
-use super::columns::SharedOut;
-use super::decay;
-use crate::convention::Convention;
+use super::columns::{for_each_date_block, SharedOut, DATE_BLOCK};
+use super::ewlanes::{self, LANES};
+use super::lanes::{finite, gt, Lanes};
 use crate::error::{Error, Result};
-use crate::rolling::Stat;
+#[cfg(target_arch = "x86_64")]
+use crate::window::F4;
 use rayon::prelude::*;
 
 /// Number of descriptor panels [`descriptors_panel`] writes.
@@ -64,96 +72,93 @@ impl Default for DescriptorParams {
     }
 }
 
-/// An exponentially weighted sum of `C` components over the last `w` dates.
-struct Ew<const C: usize> {
-    lam: f64,
-    lam_w: f64,
-    w: usize,
-    min: usize,
-    s: [f64; C],
-    count: usize,
-}
-
-impl<const C: usize> Ew<C> {
-    fn new(w: usize, half_life: f64, min_fraction: f64, floor: usize) -> Self {
-        let lam = decay(half_life);
-        let min = ((min_fraction * w as f64).ceil() as usize)
-            .max(floor)
-            .max(1);
-        Ew {
-            lam,
-            lam_w: lam.powi(w as i32),
-            w,
-            min,
-            s: [0.0; C],
-            count: 0,
-        }
-    }
-
-    /// Ages the sums by one date, adds `new` and removes `old`, the value leaving the window.
-    #[inline]
-    fn step(&mut self, new: Option<[f64; C]>, old: Option<[f64; C]>) {
-        for c in 0..C {
-            self.s[c] *= self.lam;
-        }
-        if let Some(v) = new {
-            for c in 0..C {
-                self.s[c] += v[c];
-            }
-            self.count += 1;
-        }
-        if let Some(v) = old {
-            for c in 0..C {
-                self.s[c] -= self.lam_w * v[c];
-            }
-            self.count -= 1;
-        }
-    }
-
-    fn ready(&self) -> bool {
-        self.count >= self.min
-    }
-}
-
-/// Simple return of bar `t` of `c` (None at t = 0 or where a price is missing).
-#[inline]
-fn ret(c: &[f64], t: usize) -> Option<f64> {
-    if t == 0 {
-        return None;
-    }
-    let r = c[t] / c[t - 1] - 1.0;
-    r.is_finite().then_some(r)
-}
-
-#[inline]
-fn back(t: usize, k: usize) -> Option<usize> {
-    t.checked_sub(k)
-}
-
 /// Market return per date: the `weights`-of-the-previous-date average of the finite returns.
+/// Blocks of dates run in parallel; each date still sums its assets one after another in index
+/// order, so the result does not depend on the thread count.
 fn market_return(close: &[f64], weights: &[f64], n: usize, t: usize) -> Vec<f64> {
-    let mut num = vec![0.0; t];
-    let mut den = vec![0.0; t];
-    for i in 0..n {
-        let c = &close[i * t..(i + 1) * t];
-        for s in 1..t {
-            let w = if weights.is_empty() {
-                1.0
+    let mut mkt = vec![f64::NAN; t];
+    let out = SharedOut::new(&mut mkt);
+    let scratch = || (vec![0.0; DATE_BLOCK], vec![0.0; DATE_BLOCK]);
+    for_each_date_block(t, scratch, |t0, b, (num, den)| {
+        num.fill(0.0);
+        den.fill(0.0);
+        let sums = MarketSums {
+            close,
+            weights,
+            n,
+            t,
+            t0,
+        };
+        // Date 0 has no return.
+        let j0 = usize::from(t0 == 0);
+        let full = j0 + (b - j0) / LANES * LANES;
+        #[cfg(target_arch = "x86_64")]
+        let done = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was just detected.
+            unsafe { sums.add_avx2(j0..full, num, den) };
+            full
+        } else {
+            j0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = j0;
+        sums.add::<f64>(done..b, num, den);
+        for j in 0..b {
+            let m = if den[j] > 0.0 {
+                num[j] / den[j]
             } else {
-                weights[i * t + s - 1]
+                f64::NAN
             };
-            if let Some(r) = ret(c, s) {
-                if w.is_finite() && w > 0.0 {
-                    num[s] += w * r;
-                    den[s] += w;
-                }
+            // SAFETY: dates t0..t0 + b belong to this block.
+            unsafe { out.write(t0 + j, m) };
+        }
+    });
+    mkt
+}
+
+/// The sums of [`market_return`] over a block of dates from `t0`.
+struct MarketSums<'a> {
+    close: &'a [f64],
+    weights: &'a [f64],
+    n: usize,
+    t: usize,
+    t0: usize,
+}
+
+impl MarketSums<'_> {
+    /// Adds every asset's weighted return and weight to `num[j]` and `den[j]` for `j` in `js`
+    /// (`L::LANES` consecutive dates per step; `js.start >= 1` when `t0 == 0`).
+    #[inline(always)]
+    fn add<L: Lanes>(&self, js: std::ops::Range<usize>, num: &mut [f64], den: &mut [f64]) {
+        let (t, k) = (self.t, L::LANES);
+        let (zero, one) = (L::splat(0.0), L::splat(1.0));
+        for i in 0..self.n {
+            let c = &self.close[i * t..(i + 1) * t];
+            for j in js.clone().step_by(k) {
+                let s = self.t0 + j;
+                let r = L::load(&c[s..]) / L::load(&c[s - 1..]) - one;
+                let w = if self.weights.is_empty() {
+                    one
+                } else {
+                    L::load(&self.weights[i * t + s - 1..])
+                };
+                let ok = finite(r) & finite(w) & gt(w, zero);
+                let (a, d) = (L::load(&num[j..]), L::load(&den[j..]));
+                L::select(ok, a + w * r, a).store(&mut num[j..]);
+                L::select(ok, d + w, d).store(&mut den[j..]);
             }
         }
     }
-    num.iter()
-        .zip(&den)
-        .map(|(a, b)| if *b > 0.0 { a / b } else { f64::NAN })
-        .collect()
+
+    /// [`MarketSums::add`] four dates at a time (`js` a multiple of four long).
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn add_avx2(&self, js: std::ops::Range<usize>, num: &mut [f64], den: &mut [f64]) {
+        self.add::<F4>(js, num, den)
+    }
 }
 
 /// Computes the [`N_DESCRIPTORS`] descriptor panels of `close` into `out`
@@ -232,26 +237,25 @@ pub fn descriptors_panel(
     }
     let mkt = market_return(close, weights, n, t);
     let base = SharedOut::new(out);
-    (0..n).into_par_iter().for_each(|i| {
-        // SAFETY: asset i's rows of the descriptor panels, disjoint from every other asset's.
-        let rows: [&mut [f64]; N_DESCRIPTORS] =
-            std::array::from_fn(|d| unsafe { base.slice_mut(d * cells + i * t, t) });
-        let c = &close[i * t..(i + 1) * t];
-        let row = |a| row_of(a, i, t);
-        let act = row(volume).map(|v| match row(shares) {
-            Some(sh) => v
-                .iter()
-                .zip(sh)
-                .map(|(v, s)| finite_or_nan(v / s))
-                .collect(),
-            None => v
-                .iter()
-                .zip(c)
-                .map(|(v, c)| finite_or_nan(v * c))
-                .collect::<Vec<f64>>(),
+    (0..n.div_ceil(LANES))
+        .into_par_iter()
+        .for_each_init(ewlanes::Scratch::default, |sc, blk| {
+            let assets = blk * LANES..((blk + 1) * LANES).min(n);
+            let inputs: Vec<Inputs> = assets
+                .clone()
+                .map(|i| Inputs {
+                    close: &close[i * t..(i + 1) * t],
+                    volume: row_of(volume, i, t),
+                    shares: row_of(shares, i, t),
+                    caps: row_of(weights, i, t),
+                })
+                .collect();
+            // SAFETY: the rows of the block's assets in every panel, disjoint from other blocks'.
+            let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = assets
+                .map(|i| std::array::from_fn(|d| unsafe { base.slice_mut(d * cells + i * t, t) }))
+                .collect();
+            ewlanes::block(&inputs, &mkt, p, &mut rows, sc);
         });
-        asset(c, act.as_deref(), row(weights), &mkt, p, rows);
-    });
     Ok(())
 }
 
@@ -260,115 +264,26 @@ fn row_of(a: &[f64], i: usize, t: usize) -> Option<&[f64]> {
     (!a.is_empty()).then(|| &a[i * t..(i + 1) * t])
 }
 
-fn finite_or_nan(v: f64) -> f64 {
-    if v.is_finite() {
-        v
-    } else {
-        f64::NAN
-    }
+/// One asset's rows of the input panels (which panels are given is the same for every asset).
+#[derive(Clone, Copy)]
+pub(super) struct Inputs<'a> {
+    pub close: &'a [f64],
+    pub volume: Option<&'a [f64]>,
+    pub shares: Option<&'a [f64]>,
+    pub caps: Option<&'a [f64]>,
 }
 
-fn asset(
-    c: &[f64],
-    act: Option<&[f64]>,
-    caps: Option<&[f64]>,
-    mkt: &[f64],
-    p: &DescriptorParams,
-    o: [&mut [f64]; N_DESCRIPTORS],
-) {
-    let [beta, resvol, vol, mom, rev, liq, size, rsi, pctb, p2s] = o;
-    technicals(c, rsi, pctb, p2s);
-    let t_len = c.len();
-    let fr = p.min_fraction;
-    let mut reg = Ew::<6>::new(p.beta_window, p.beta_half_life, fr, 3);
-    let mut sd = Ew::<3>::new(p.vol_window, p.vol_half_life, fr, 2);
-    let mut mo = Ew::<1>::new(p.mom_window, p.mom_half_life, fr, 1);
-    let mut rv = Ew::<1>::new(p.rev_window, p.rev_half_life, fr, 1);
-    let mut lq = p.liq_windows.map(|w| Ew::<1>::new(w, 0.0, fr, 1));
-    // Each return and log return is computed once; windows leaving a value read it back here.
-    let r: Vec<f64> = (0..t_len).map(|s| ret(c, s).unwrap_or(f64::NAN)).collect();
-    let logr: Vec<f64> = r.iter().map(|y| y.ln_1p()).collect();
-    let pair = |s: usize| -> Option<[f64; 6]> {
-        let (x, y) = (mkt[s], r[s]);
-        (x.is_finite() && y.is_finite()).then_some([1.0, x, y, x * x, x * y, y * y])
-    };
-    let one = |s: usize| -> Option<[f64; 3]> {
-        let y = r[s];
-        y.is_finite().then_some([1.0, y, y * y])
-    };
-    let lr = |s: usize| -> Option<[f64; 1]> {
-        let y = logr[s];
-        y.is_finite().then_some([y])
-    };
-    let a = |s: usize| -> Option<[f64; 1]> {
-        let v = act?[s];
-        v.is_finite().then_some([v])
-    };
-    for t in 0..t_len {
-        reg.step(pair(t), back(t, p.beta_window).and_then(pair));
-        sd.step(one(t), back(t, p.vol_window).and_then(one));
-        mo.step(
-            back(t, p.mom_skip).and_then(lr),
-            back(t, p.mom_skip + p.mom_window).and_then(lr),
-        );
-        rv.step(lr(t), back(t, p.rev_window).and_then(lr));
-        for q in lq.iter_mut() {
-            let w = q.w;
-            q.step(a(t), back(t, w).and_then(a));
-        }
-        let (mut b, mut e) = (f64::NAN, f64::NAN);
-        if reg.ready() {
-            let s = &reg.s;
-            let (mx, my) = (s[1] / s[0], s[2] / s[0]);
-            let vxx = s[3] / s[0] - mx * mx;
-            let cxy = s[4] / s[0] - mx * my;
-            let vyy = s[5] / s[0] - my * my;
-            if vxx > 0.0 {
-                b = cxy / vxx;
-                e = (vyy - cxy * b).max(0.0).sqrt();
-            }
-        }
-        beta[t] = b;
-        resvol[t] = e;
-        vol[t] = if sd.ready() {
-            let s = &sd.s;
-            let m = s[1] / s[0];
-            (s[2] / s[0] - m * m).max(0.0).sqrt()
-        } else {
-            f64::NAN
-        };
-        mom[t] = if mo.ready() { mo.s[0] } else { f64::NAN };
-        rev[t] = if rv.ready() { rv.s[0] } else { f64::NAN };
-        let logs = lq.each_ref().map(|q| {
-            let m = q.s[0] / q.count as f64;
-            if q.ready() && m > 0.0 {
-                m.ln()
-            } else {
-                f64::NAN
-            }
-        });
-        liq[t] = (logs[0] + logs[1] + logs[2]) / 3.0;
-        size[t] = match caps {
-            Some(w) if w[t] > 0.0 => w[t].ln(),
-            Some(_) => f64::NAN,
-            None => logs[(0..3).max_by_key(|&k| p.liq_windows[k]).unwrap_or(2)],
-        };
+impl Inputs<'_> {
+    /// Volume at date `s` (NaN without volume).
+    #[inline(always)]
+    pub fn volume_at(&self, s: usize) -> f64 {
+        self.volume.map_or(f64::NAN, |v| v[s])
     }
-}
 
-/// RSI, Bollinger %b and price / SMA of one series (see the module docs).
-fn technicals(c: &[f64], rsi: &mut [f64], pctb: &mut [f64], p2s: &mut [f64]) {
-    crate::rsi::rsi(c, 14, 14, Convention::Pandas, rsi);
-    let t = c.len();
-    let (mut mid, mut lo) = (vec![0.0; t], vec![0.0; t]);
-    crate::bbands::bollinger(c, 20, 2.0, 1, 20, &mut [&mut mid, pctb, &mut lo]);
-    for s in 0..t {
-        let b = (c[s] - lo[s]) / (pctb[s] - lo[s]);
-        pctb[s] = if b.is_finite() { b } else { f64::NAN };
-    }
-    crate::rolling::rolling_stat(c, 50, 1, 0, Stat::Mean, &mut mid);
-    for s in 0..t {
-        p2s[s] = c[s] / mid[s] - 1.0;
+    /// Shares outstanding at date `s` (NaN without shares).
+    #[inline(always)]
+    pub fn shares_at(&self, s: usize) -> f64 {
+        self.shares.map_or(f64::NAN, |v| v[s])
     }
 }
 

@@ -13,7 +13,9 @@
 pub mod columns;
 pub mod covariance;
 pub mod eigen;
+mod ewlanes;
 pub mod ewreg;
+mod lanes;
 pub mod linalg;
 pub mod specific;
 pub mod standardize;
