@@ -79,7 +79,7 @@ fn market_return(close: &[f64], weights: &[f64], n: usize, t: usize) -> Vec<f64>
     let mut mkt = vec![f64::NAN; t];
     let out = SharedOut::new(&mut mkt);
     let scratch = || (vec![0.0; DATE_BLOCK], vec![0.0; DATE_BLOCK]);
-    for_each_date_block(t, scratch, |t0, b, (num, den)| {
+    for_each_date_block(t, DATE_BLOCK, scratch, |t0, b, (num, den)| {
         num.fill(0.0);
         den.fill(0.0);
         let sums = MarketSums {
