@@ -170,6 +170,7 @@ fn standardize_then(
         t,
         LANES,
         || BlockScratch {
+            copy: Vec::new(),
             rows: RowScratch::default(),
             reg: RegScratch::default(),
         },
@@ -196,6 +197,7 @@ struct Ctx<'a> {
 
 /// A worker's buffers.
 struct BlockScratch {
+    copy: Vec<f64>,
     rows: RowScratch,
     reg: RegScratch,
 }
@@ -225,8 +227,13 @@ impl Ctx<'_> {
     #[inline(always)]
     unsafe fn block_portable(&self, t0: usize, b: usize, sc: &mut BlockScratch) {
         let (k, n, t) = (self.k, self.n, self.t);
+        if sc.copy.len() < k * n * LANES {
+            sc.copy.resize(k * n * LANES, 0.0);
+        }
+        let buf = SharedOut::new(&mut sc.copy);
         let rows = |t0| Rows {
             vals: self.vals,
+            buf,
             caps: self.caps,
             universe: self.universe,
             k,
@@ -247,9 +254,10 @@ impl Ctx<'_> {
             }
         }
         if let Some((inp, outs)) = self.reg {
-            // The block's standardised styles are still in cache. SAFETY: columns t0..t0+b
-            // belong to this block.
-            unsafe { regress_block(inp, outs, self.vals, t0, b, &mut sc.reg) };
+            // The block's standardised styles are still in cache, in the worker's contiguous copy
+            // (a full block). SAFETY: columns t0..t0+b belong to this block.
+            let copy = (b == LANES).then_some(buf);
+            unsafe { regress_block(inp, outs, self.vals, copy, t0, b, &mut sc.reg) };
         }
     }
 

@@ -208,7 +208,7 @@ unsafe fn own_block(
         // SAFETY: the CPU has AVX2; the columns are the caller's.
         return unsafe { own_block_avx2(inp, outs, x, t0, b, sc) };
     }
-    unsafe { regress_block(inp, outs, x, t0, b, sc) }
+    unsafe { regress_block(inp, outs, x, None, t0, b, sc) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -221,10 +221,11 @@ unsafe fn own_block_avx2(
     b: usize,
     sc: &mut RegScratch,
 ) {
-    unsafe { regress_block(inp, outs, x, t0, b, sc) }
+    unsafe { regress_block(inp, outs, x, None, t0, b, sc) }
 }
 
-/// Regresses dates `t0..t0 + b` on the styles `x` (`(k, n, t)`, only read).
+/// Regresses dates `t0..t0 + b` on the styles `x` (`(k, n, t)`, only read), or on `copy`, the
+/// same styles of a full block laid out `[style][asset][lane]`.
 ///
 /// # Safety
 /// Columns `t0..t0 + b` of `x` and of the outputs must belong to the caller.
@@ -233,6 +234,7 @@ pub unsafe fn regress_block(
     inp: &RegressionInputs<'_>,
     outs: SharedOutputs,
     x: SharedOut,
+    copy: Option<SharedOut>,
     t0: usize,
     b: usize,
     sc: &mut RegScratch,
@@ -240,11 +242,29 @@ pub unsafe fn regress_block(
     if t0 + b <= inp.first {
         unsafe { skip_block(t0, b, inp, outs) };
     } else if b == LANES {
-        unsafe { RegRows { inp, x, t0 }.regress::<LANES>(outs, sc) };
+        let (x, stride, first) = match copy {
+            Some(c) => (c, LANES, 0),
+            None => (x, inp.t, t0),
+        };
+        let rows = RegRows {
+            inp,
+            x,
+            stride,
+            first,
+            t0,
+        };
+        unsafe { rows.regress::<LANES>(outs, sc) };
     } else {
         // A short last block, one date at a time: the same bits as in lanes.
         for tt in t0..t0 + b {
-            unsafe { RegRows { inp, x, t0: tt }.regress::<1>(outs, sc) };
+            let rows = RegRows {
+                inp,
+                x,
+                stride: inp.t,
+                first: tt,
+                t0: tt,
+            };
+            unsafe { rows.regress::<1>(outs, sc) };
         }
     }
 }

@@ -18,10 +18,14 @@ pub struct RegScratch {
     ag: Vec<f64>,
 }
 
-/// One block: `x` the exposures `(k, n, t)`, `t0` its first date.
+/// One block: style `s` of asset `i` on date `t0 + l` is `x[(s * n + i) * stride + first + l]`,
+/// i.e. the panel `(k, n, t)` (`stride = t`, `first = t0`) or a contiguous copy of the block
+/// (`stride = L`, `first = 0`).
 pub struct RegRows<'a> {
     pub inp: &'a RegressionInputs<'a>,
     pub x: SharedOut,
+    pub stride: usize,
+    pub first: usize,
     pub t0: usize,
 }
 
@@ -63,9 +67,8 @@ impl RegRows<'_> {
     /// Columns `t0..t0 + L` of `x` must belong to the caller (read only here).
     #[inline(always)]
     unsafe fn xrow<const L: usize>(&self, s: usize, i: usize) -> [f64; L] {
-        let (n, t) = (self.inp.n, self.inp.t);
-        let at = (s * n + i) * t + self.t0;
-        self.x.prefetch(at + AHEAD * t, L);
+        let at = (s * self.inp.n + i) * self.stride + self.first;
+        self.x.prefetch(at + AHEAD * self.stride, L);
         unsafe { *self.x.array_mut::<L>(at) }
     }
 

@@ -28,6 +28,10 @@ pub struct RowScratch {
 /// One block's view of the panels; `t0` is its first date.
 pub struct Rows<'a> {
     pub vals: SharedOut,
+    /// The worker's copy of the block, `[style][asset][lane]` (`k * n * L` values): read from the
+    /// panel once, worked on contiguously (whole cache lines, prefetchable, few pages), written
+    /// back once.
+    pub buf: SharedOut,
     pub caps: &'a [f64],
     pub universe: &'a [bool],
     pub k: usize,
@@ -124,17 +128,26 @@ impl<const L: usize> Moments<L> {
 }
 
 impl Rows<'_> {
-    /// Row `r` (style-major: `style * n + asset`) of the block, as the caller's lanes.
+    /// Row `r` (style-major: `style * n + asset`) of the block in the panel.
     ///
     /// # Safety
     /// The block's columns `t0..t0 + L` must belong to the caller and no other reference to the
     /// row may be live.
     #[inline(always)]
-    unsafe fn row<'b, const L: usize>(&self, r: usize) -> &'b mut [f64; L] {
+    unsafe fn panel_row<'b, const L: usize>(&self, r: usize) -> &'b mut [f64; L] {
         // Rows lie a page or more apart, beyond what the hardware prefetchers follow: ask for the
-        // row AHEAD rows on, in every pass, so its lines arrive while these are used.
+        // row AHEAD rows on, so its lines arrive while these are used.
         self.vals.prefetch((r + AHEAD) * self.t + self.t0, L);
         unsafe { self.vals.array_mut(r * self.t + self.t0) }
+    }
+
+    /// Row `r` of the worker's copy of the block.
+    ///
+    /// # Safety
+    /// `buf` must hold `k * n * L` values and no other reference to the row may be live.
+    #[inline(always)]
+    unsafe fn row<'b, const L: usize>(&self, r: usize) -> &'b mut [f64; L] {
+        unsafe { self.buf.array_mut(r * L) }
     }
 
     #[inline(always)]
@@ -143,10 +156,12 @@ impl Rows<'_> {
         std::array::from_fn(|l| usable(self.caps[at + l]))
     }
 
-    /// Standardises the `L` dates of the block in place (see [`super::standardize`]).
+    /// Standardises the `L` dates of the block in place (see [`super::standardize`]); `buf` is
+    /// left holding the standardised block.
     ///
     /// # Safety
-    /// Columns `t0..t0 + L` of the panel behind `vals` must belong to the caller.
+    /// Columns `t0..t0 + L` of the panel behind `vals` must belong to the caller, and `buf` must
+    /// hold `k * n * L` values that nothing else uses.
     #[inline(always)]
     pub unsafe fn standardize<const L: usize>(
         &self,
@@ -249,6 +264,9 @@ impl Rows<'_> {
         for (target, regs) in &p.orthogonalize {
             unsafe { self.orthogonalize::<L>(*target, regs, sc) };
         }
+        for r in 0..k * n {
+            unsafe { *self.panel_row::<L>(r) = *self.row::<L>(r) };
+        }
         counts
     }
 
@@ -268,6 +286,7 @@ impl Rows<'_> {
             let mut cnt = [0usize; L];
             for s in 0..k {
                 let r = unsafe { self.row::<L>(s * n + i) };
+                *r = unsafe { *self.panel_row::<L>(s * n + i) };
                 for l in 0..L {
                     cnt[l] += usize::from(r[l].is_finite());
                 }
