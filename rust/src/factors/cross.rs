@@ -73,8 +73,9 @@ impl Layout<'_> {
 
 /// Output buffers, factors first and time along the last axis.
 pub struct Outputs<'a> {
-    /// `(n_factors, n_assets, n_dates)` quantile labels `1..=quantiles`, NaN where none.
-    pub quantile: &'a mut [f64],
+    /// `(n_factors, n_assets, n_dates)` quantile labels `1..=quantiles`, 0 where none: one byte
+    /// a cell, since a panel-sized f64 output costs more to fault in than the analytics.
+    pub quantile: &'a mut [u8],
     /// `(n_factors, 3, n_dates)`: names with a factor, of those without every horizon's return,
     /// names with a quantile.
     pub date_counts: &'a mut [f64],
@@ -231,10 +232,10 @@ pub fn factor_analytics(
 /// The `(rows, t_all)` quantile output, written by several tasks at once, each in its own range
 /// of dates (columns).
 struct Columns<'a> {
-    ptr: *mut f64,
+    ptr: *mut u8,
     len: usize,
     t_all: usize,
-    _out: std::marker::PhantomData<&'a mut [f64]>,
+    _out: std::marker::PhantomData<&'a mut [u8]>,
 }
 
 // SAFETY: the tasks write disjoint cells (see `write`), and nothing reads the buffer meanwhile.
@@ -242,7 +243,7 @@ unsafe impl Send for Columns<'_> {}
 unsafe impl Sync for Columns<'_> {}
 
 impl<'a> Columns<'a> {
-    fn new(buf: &'a mut [f64], t_all: usize) -> Self {
+    fn new(buf: &'a mut [u8], t_all: usize) -> Self {
         Columns {
             ptr: buf.as_mut_ptr(),
             len: buf.len(),
@@ -255,7 +256,7 @@ impl<'a> Columns<'a> {
     ///
     /// # Safety
     /// No other task may write these cells concurrently: each task owns a range of columns.
-    unsafe fn write(&self, row: usize, t0: usize, values: &[f64]) {
+    unsafe fn write(&self, row: usize, t0: usize, values: &[u8]) {
         let at = row * self.t_all + t0;
         if t0 + values.len() <= self.t_all && at + values.len() <= self.len {
             // SAFETY: in bounds (checked above); disjoint from other tasks (the caller's contract).
@@ -394,12 +395,8 @@ fn run_range_with(
     let mut returns: Vec<SortedReturns> =
         (0..BLOCK * nh).map(|_| SortedReturns::default()).collect();
     let mut s = Scratch::default();
-    let mut row = [0.0; BLOCK];
+    let mut row = [0u8; BLOCK];
     let mut starts = [0usize; BLOCK];
-    // Label codes (0 = none) as output values.
-    let as_label: Vec<f64> = (0..=255u8)
-        .map(|c| if c == 0 { f64::NAN } else { f64::from(c) })
-        .collect();
     let mut d0 = a.saturating_sub(max_lag);
     while d0 < b {
         let d1 = (d0 + BLOCK).min(b);
@@ -513,7 +510,7 @@ fn run_range_with(
                 }
                 for i in 0..n {
                     for (v, &at) in row.iter_mut().zip(&starts[..d1 - t0]) {
-                        *v = as_label[usize::from(ring.labels[at + i])];
+                        *v = ring.labels[at + i];
                     }
                     // SAFETY: this task is the only one writing dates a..b.
                     unsafe { out.write(k * n + i, t0, &row[..d1 - t0]) };
@@ -567,7 +564,7 @@ fn prefetch(x: &[f64]) {
 mod tests {
     use super::*;
 
-    fn run(factor: &[f64], fwd: &[f64], n: usize, t: usize, q: usize) -> (Vec<f64>, Vec<f64>) {
+    fn run(factor: &[f64], fwd: &[f64], n: usize, t: usize, q: usize) -> (Vec<u8>, Vec<f64>) {
         let lay = Layout {
             n_factors: 1,
             n_assets: n,
@@ -580,7 +577,7 @@ mod tests {
             common_universe: false,
             lags: &[1],
         };
-        let mut quantile = vec![0.0; n * t];
+        let mut quantile = vec![0u8; n * t];
         let mut date_counts = vec![0.0; 3 * t];
         let mut counts = vec![0.0; 3 * t];
         let mut ic = vec![0.0; 2 * t];
@@ -611,7 +608,7 @@ mod tests {
         let factor = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0];
         let fwd = [0.1, f64::NAN, 0.2, f64::NAN, 0.3, f64::NAN, 0.4, f64::NAN];
         let (quantile, ic) = run(&factor, &fwd, 4, 2, 2);
-        assert_eq!(quantile, [1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(quantile, [1, 1, 1, 1, 2, 2, 2, 2]);
         assert!((ic[0] - 1.0).abs() < 1e-15);
         assert!(ic[1].is_nan());
     }
@@ -621,7 +618,7 @@ mod tests {
         let factor = [1.0; 6];
         let fwd = [0.1, 0.2, 0.3, 0.1, 0.2, 0.3];
         let (quantile, ic) = run(&factor, &fwd, 3, 2, 2);
-        assert!(quantile.iter().all(|v| v.is_nan()));
+        assert!(quantile.iter().all(|&v| v == 0));
         assert!(ic.iter().all(|v| v.is_nan()));
     }
 }
