@@ -392,6 +392,10 @@ fn run_range_with(
     let mut f_cols = vec![0.0; BLOCK * n];
     let mut r_cols = vec![0.0; BLOCK * nh * n];
     let mut complete = vec![true; BLOCK * n];
+    // The same as bits (all set without a common universe): the ranked names of a factor are
+    // then its finite names masked a word at a time.
+    let words = n.div_ceil(64);
+    let mut complete_bits = vec![u64::MAX; BLOCK * words];
     let mut returns: Vec<SortedReturns> =
         (0..BLOCK * nh).map(|_| SortedReturns::default()).collect();
     let mut s = Scratch::default();
@@ -407,6 +411,13 @@ fn run_range_with(
             if lay.common_universe {
                 for (i, c) in complete[j * n..][..n].iter_mut().enumerate() {
                     *c = (0..nh).all(|h| rs[h * n + i].is_finite());
+                }
+                let bits = &mut complete_bits[j * words..][..words];
+                for (word, chunk) in bits.iter_mut().zip(complete[j * n..][..n].chunks(64)) {
+                    *word = chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0, |w, (i, &c)| w | (u64::from(c) << i));
                 }
             }
             if d >= a {
@@ -430,12 +441,14 @@ fn run_range_with(
             for d in d0..d1 {
                 let j = d - d0;
                 let (f, complete) = (&f_cols[j * n..][..n], &complete[j * n..][..n]);
+                let complete_bits = &complete_bits[j * words..][..words];
                 let rs = &r_cols[j * nh * n..][..nh * n];
                 let active = d >= a;
                 let c = ring.cell(d, k);
                 let info = rank_date(
                     f,
                     complete,
+                    complete_bits,
                     q,
                     &mut s,
                     &mut ring.ranks[c * n..][..n],

@@ -92,13 +92,15 @@ pub fn sort_returns(r: &[f64], s: &mut Scratch, out: &mut SortedReturns) {
 }
 
 /// Ranks (0 = not ranked) and quantile labels (0 = none) of the names with a finite factor that
-/// are `complete`; `bucket` gets the number of names per label, `mask` a bit per ranked name.
+/// are `complete` (also given as `complete_bits`, a bit per name); `bucket` gets the number of
+/// names per label, `mask` a bit per ranked name.
 /// Leaves the ranked names sorted in the scratch for [`horizon_stats`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn rank_date(
     f: &[f64],
     complete: &[bool],
+    complete_bits: &[u64],
     q: usize,
     s: &mut Scratch,
     ranks: &mut [f32],
@@ -118,10 +120,12 @@ pub fn rank_date(
     // Ranks: half-integers <= n_assets < 2^23, exact in f32.
     ranks.fill(0.0);
     sorted_ranks(&s.sorted, &mut s.rx);
-    mask.fill(0);
     for (&k, &r) in s.order.iter().zip(&s.rx) {
         ranks[k as usize] = r as f32;
-        mask[k as usize / 64] |= 1 << (k % 64);
+    }
+    // Ranked = finite and complete: a word at a time rather than a bit per name.
+    for ((m, &f), &c) in mask.iter_mut().zip(&s.finite).zip(complete_bits) {
+        *m = f & c;
     }
     let sum_sq = 4.0 * sum_sq_lanes(&s.rx);
     labels.fill(0);
@@ -344,10 +348,18 @@ fn rank_dot(order: &[u32], rank_of: &[f32]) -> (u32, f64) {
     let mut m = 0u32;
     let mut chunks = order.chunks_exact(4);
     for c in &mut chunks {
-        for (l, a) in acc.iter_mut().enumerate() {
-            let x = rank_of[c[l] as usize];
-            m += u32::from(x > 0.0);
-            *a += f64::from(x) * f64::from(m);
+        let x = [0, 1, 2, 3].map(|l| rank_of[c[l] as usize]);
+        if x.iter().all(|&v| v > 0.0) {
+            // The usual case, all four ranked: positions m+1..=m+4, no chain through `m`.
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a += f64::from(x[l]) * f64::from(m + l as u32 + 1);
+            }
+            m += 4;
+        } else {
+            for (a, &x) in acc.iter_mut().zip(&x) {
+                m += u32::from(x > 0.0);
+                *a += f64::from(x) * f64::from(m);
+            }
         }
     }
     let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
