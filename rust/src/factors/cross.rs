@@ -153,6 +153,14 @@ fn check(lay: &Layout<'_>, factor: &[f64], fwd: &[f64], out: &Outputs<'_>) -> Re
             format!("codes in -1..{}", lay.n_groups),
         ));
     }
+    Ok(())
+}
+
+/// The error for the first infinite value of `factor`, then `fwd` (row order), if any. Only
+/// called once the gathers saw one: they read every value anyway, so the valid case costs no
+/// extra pass over the panels.
+fn first_infinite_error(factor: &[f64], fwd: &[f64], lay: &Layout<'_>) -> Result<()> {
+    let (n, t) = (lay.n_assets, lay.n_dates);
     for (name, panel) in [("factor", factor), ("forward_returns", fwd)] {
         let first = panel
             .par_chunks(t)
@@ -194,7 +202,7 @@ pub fn factor_analytics(
         autocorr,
     } = out;
     let labels = Columns::new(quantile, t_all);
-    let records: Vec<Vec<f64>> = (0..t_all.div_ceil(len))
+    let ranges: Vec<(Vec<f64>, bool)> = (0..t_all.div_ceil(len))
         .into_par_iter()
         .map(|r| {
             run_range(
@@ -207,6 +215,12 @@ pub fn factor_analytics(
             )
         })
         .collect();
+    if ranges.iter().any(|(_, infinite)| *infinite) {
+        // Infinite inputs are rejected like every other input error (the outputs are then
+        // partly written; the caller discards them).
+        return first_infinite_error(factor, fwd, lay);
+    }
+    let records: Vec<&Vec<f64>> = ranges.iter().map(|(r, _)| r).collect();
     // Records (date, factor, value) to the outputs (factor, value, date).
     let per = lay.per_date();
     let rec: usize = per.iter().sum();
@@ -329,7 +343,8 @@ impl Ring {
     }
 }
 
-/// The records `(date, factor, value)` of dates `a..b`; labels go straight to `out`. Compiled a
+/// The records `(date, factor, value)` of dates `a..b` and whether an input value was infinite
+/// (see [`first_infinite_error`]); labels go straight to `out`. Compiled a
 /// second time for AVX2 (wider lanes for the sums and label counts, same arithmetic per lane, so
 /// the same results) and picked at run time.
 fn run_range(
@@ -339,7 +354,7 @@ fn run_range(
     a: usize,
     b: usize,
     out: &Columns<'_>,
-) -> Vec<f64> {
+) -> (Vec<f64>, bool) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -363,7 +378,7 @@ unsafe fn run_range_avx2(
     a: usize,
     b: usize,
     out: &Columns<'_>,
-) -> Vec<f64> {
+) -> (Vec<f64>, bool) {
     run_range_with(factor, fwd, lay, a, b, out)
 }
 
@@ -375,7 +390,7 @@ fn run_range_with(
     a: usize,
     b: usize,
     out: &Columns<'_>,
-) -> Vec<f64> {
+) -> (Vec<f64>, bool) {
     let (n, t_all, nf, nh, q) = (
         lay.n_assets,
         lay.n_dates,
@@ -401,10 +416,11 @@ fn run_range_with(
     let mut s = Scratch::default();
     let mut row = [0u8; BLOCK];
     let mut starts = [0usize; BLOCK];
+    let mut infinite = false;
     let mut d0 = a.saturating_sub(max_lag);
     while d0 < b {
         let d1 = (d0 + BLOCK).min(b);
-        gather(fwd, nh, n, t_all, d0, d1, &mut r_cols);
+        infinite |= gather(fwd, nh, n, t_all, d0, d1, &mut r_cols);
         for d in d0..d1 {
             let j = d - d0;
             let rs = &r_cols[j * nh * n..][..nh * n];
@@ -429,7 +445,7 @@ fn run_range_with(
         }
         // A factor at a time, so that its block of cross-sections stays in cache.
         for k in 0..nf {
-            gather(
+            infinite |= gather(
                 &factor[k * n * t_all..][..n * t_all],
                 1,
                 n,
@@ -532,7 +548,7 @@ fn run_range_with(
         }
         d0 = d1;
     }
-    records
+    (records, infinite)
 }
 
 /// Rows ahead whose block is prefetched while gathering (rows are `t_all` values apart, too far
@@ -540,10 +556,19 @@ fn run_range_with(
 const PREFETCH_ROWS: usize = 8;
 
 /// Columns `d0..d1` of the `m` panels `(n, t_all)` in `block` as date-major cross-sections
-/// `(date, panel, asset)`.
+/// `(date, panel, asset)`; whether one of them is infinite.
 #[inline(always)]
-fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize, cols: &mut [f64]) {
+fn gather(
+    block: &[f64],
+    m: usize,
+    n: usize,
+    t_all: usize,
+    d0: usize,
+    d1: usize,
+    cols: &mut [f64],
+) -> bool {
     let rows = m * n;
+    let mut infinite = false;
     for (row, values) in block.chunks(t_all).take(rows).enumerate() {
         if let Some(ahead) = block.get((row + PREFETCH_ROWS) * t_all + d0..) {
             prefetch(ahead);
@@ -551,8 +576,10 @@ fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize,
         let (k, i) = (row / n, row % n);
         for (d, &v) in values[d0..d1].iter().enumerate() {
             cols[(d * m + k) * n + i] = v;
+            infinite |= v.abs() == f64::INFINITY;
         }
     }
+    infinite
 }
 
 /// Asks for the cache lines of `x`'s first 16 values (three lines when not aligned).
@@ -624,6 +651,42 @@ mod tests {
         assert_eq!(quantile, [1, 1, 1, 1, 2, 2, 2, 2]);
         assert!((ic[0] - 1.0).abs() < 1e-15);
         assert!(ic[1].is_nan());
+    }
+
+    #[test]
+    fn infinite_inputs_name_the_first_one() {
+        let lay = Layout {
+            n_factors: 1,
+            n_assets: 2,
+            n_dates: 3,
+            n_horizons: 1,
+            groups: &[],
+            n_groups: 0,
+            quantiles: 1,
+            demeaned: true,
+            common_universe: false,
+            lags: &[1],
+        };
+        let factor = [1.0, 2.0, f64::INFINITY, 1.0, f64::NEG_INFINITY, 2.0];
+        let fwd = [0.1; 6];
+        let (mut quantile, mut dc, mut counts) = (vec![0u8; 6], vec![0.0; 9], vec![0.0; 9]);
+        let (mut ic, mut qret, mut turnover, mut autocorr) =
+            (vec![0.0; 6], vec![0.0; 6], vec![0.0; 3], vec![0.0; 3]);
+        let out = Outputs {
+            quantile: &mut quantile,
+            date_counts: &mut dc,
+            counts: &mut counts,
+            ic: &mut ic,
+            qret: &mut qret,
+            turnover: &mut turnover,
+            autocorr: &mut autocorr,
+        };
+        match factor_analytics(&factor, &fwd, &lay, out) {
+            Err(Error::NonFinite {
+                name, asset, bar, ..
+            }) => assert_eq!((name, asset, bar), ("factor", 0, 2)),
+            other => panic!("expected a NonFinite error, got {other:?}"),
+        }
     }
 
     #[test]
