@@ -220,26 +220,41 @@ pub fn factor_analytics(
         // partly written; the caller discards them).
         return first_infinite_error(factor, fwd, lay);
     }
-    let records: Vec<&Vec<f64>> = ranges.iter().map(|(r, _)| r).collect();
-    // Records (date, factor, value) to the outputs (factor, value, date).
+    // Records (date, factor, value) to the outputs (factor, value, date), a factor per task (the
+    // strided writes are not negligible next to the analytics on two cores).
     let per = lay.per_date();
     let rec: usize = per.iter().sum();
     let nf = lay.n_factors;
-    let mut dsts = [date_counts, counts, ic, qret, turnover, autocorr];
-    for (r, recs) in records.iter().enumerate() {
-        for (j, record) in recs.chunks(nf * rec).enumerate() {
-            let t = r * len + j;
-            for (k, values) in record.chunks(rec).enumerate() {
-                let mut offset = 0;
-                for (dst, &width) in dsts.iter_mut().zip(&per) {
-                    for (v, &x) in values[offset..offset + width].iter().enumerate() {
-                        dst[(k * width + v) * t_all + t] = x;
-                    }
-                    offset += width;
-                }
-            }
+    let mut by_factor: Vec<Vec<&mut [f64]>> = (0..nf).map(|_| Vec::with_capacity(6)).collect();
+    for (dst, &width) in [date_counts, counts, ic, qret, turnover, autocorr]
+        .into_iter()
+        .zip(&per)
+    {
+        let mut rest = dst;
+        for slots in by_factor.iter_mut() {
+            let (mine, others) = std::mem::take(&mut rest).split_at_mut(width * t_all);
+            slots.push(mine);
+            rest = others;
         }
     }
+    by_factor
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(k, mut dsts)| {
+            for (r, (recs, _)) in ranges.iter().enumerate() {
+                for (j, record) in recs.chunks(nf * rec).enumerate() {
+                    let t = r * len + j;
+                    let values = &record[k * rec..][..rec];
+                    let mut offset = 0;
+                    for (dst, &width) in dsts.iter_mut().zip(&per) {
+                        for (v, &x) in values[offset..offset + width].iter().enumerate() {
+                            dst[v * t_all + t] = x;
+                        }
+                        offset += width;
+                    }
+                }
+            }
+        });
     Ok(())
 }
 
