@@ -119,36 +119,36 @@ pub fn rank_date(
     );
     // Ranks: half-integers <= n_assets < 2^23, exact in f32.
     ranks.fill(0.0);
-    sorted_ranks(&s.sorted, &mut s.rx);
-    for (&k, &r) in s.order.iter().zip(&s.rx) {
-        ranks[k as usize] = r as f32;
-    }
+    let sum_sq = 4.0 * scatter_ranks(&s.sorted, &s.order, &mut s.rx, ranks);
     // Ranked = finite and complete: a word at a time rather than a bit per name.
     for ((m, &f), &c) in mask.iter_mut().zip(&s.finite).zip(complete_bits) {
         *m = f & c;
     }
-    let sum_sq = 4.0 * sum_sq_lanes(&s.rx);
     labels.fill(0);
     bucket.fill(0);
     s.edges.resize(q + 1, 0.0);
     let labelled = qcut_edges(&s.sorted, q, &mut s.edges);
     if labelled {
         let edges = &s.edges[..=q];
-        let increasing = edges.windows(2).all(|w| w[0] < w[1]);
-        // The label is the number of edges below the value (at least 1); along the sorted values
-        // it only grows, so one walk over the edges replaces a binary search per name.
-        let mut below = 0;
-        for (&k, &v) in s.order.iter().zip(&s.sorted) {
-            if increasing {
-                while below <= q && edges[below] < v {
-                    below += 1;
+        if edges.windows(2).all(|w| w[0] < w[1]) {
+            // The label is the number of edges below the value (at least 1); it only grows along
+            // the sorted values, so each label is one run, found by a binary search per edge.
+            let mut j0 = 0;
+            for b in 0..=q {
+                let j1 = s.sorted.partition_point(|&v| v <= edges[b]);
+                let id = b.max(1);
+                for &k in &s.order[j0..j1] {
+                    labels[k as usize] = id as u8;
                 }
-            } else {
-                below = edges.partition_point(|e| *e < v);
+                bucket[id - 1] += (j1 - j0) as u32;
+                j0 = j1;
             }
-            let id = below.max(1);
-            labels[k as usize] = id as u8;
-            bucket[id - 1] += 1;
+        } else {
+            for (&k, &v) in s.order.iter().zip(&s.sorted) {
+                let id = edges.partition_point(|e| *e < v).clamp(1, q);
+                labels[k as usize] = id as u8;
+                bucket[id - 1] += 1;
+            }
         }
     }
     Ranked {
@@ -158,6 +158,33 @@ pub fn rank_date(
         sum_sq,
         sum: sum_lanes(&s.sorted, 0.0),
     }
+}
+
+/// Averaged-tie ranks of `sorted` (as [`sorted_ranks`]) written to `ranks` at the names
+/// `order`, with their sum of squares (exact, so the summation order does not matter); `start`
+/// is scratch. The backward pass that completes each rank also scatters it.
+#[inline(always)]
+fn scatter_ranks(sorted: &[f64], order: &[u32], start: &mut Vec<f64>, ranks: &mut [f32]) -> f64 {
+    let n = sorted.len().min(order.len());
+    start.clear();
+    start.resize(n, 0.0);
+    let (mut first, mut prev) = (0, f64::NAN);
+    for (j, (&v, o)) in sorted.iter().zip(start.iter_mut()).enumerate() {
+        first = if v == prev { first } else { j };
+        prev = v;
+        *o = first as f64;
+    }
+    let (mut end, mut next) = (n, f64::NAN);
+    let mut acc = [0.0; 2];
+    for j in (0..n).rev() {
+        let v = sorted[j];
+        end = if v == next { end } else { j + 1 };
+        next = v;
+        let r = 0.5 * (start[j] + (end + 1) as f64);
+        ranks[order[j] as usize] = r as f32;
+        acc[j % 2] += r * r;
+    }
+    acc[0] + acc[1]
 }
 
 /// Slots of one horizon in a date record (see [`super::cross`]).
