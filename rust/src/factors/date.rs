@@ -134,8 +134,8 @@ pub fn rank_date(
             // The label is the number of edges below the value (at least 1); it only grows along
             // the sorted values, so each label is one run, found by a binary search per edge.
             let mut j0 = 0;
-            for b in 0..=q {
-                let j1 = s.sorted.partition_point(|&v| v <= edges[b]);
+            for (b, &edge) in edges.iter().enumerate() {
+                let j1 = s.sorted.partition_point(|&v| v <= edge);
                 let id = b.max(1);
                 for &k in &s.order[j0..j1] {
                     labels[k as usize] = id as u8;
