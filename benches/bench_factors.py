@@ -20,6 +20,10 @@ Last full runs on the 2-vCPU reference machine (2 threads, release, 2026-11-26, 
 engineers' jobs, see benches/README.md): ferroquant median 1.139 s over 7 runs (1.081-1.187 s)
 in a window the other jobs left alone, 1.7-4.5 s while they ran; NumPy 47.4 s extrapolated
 (42x). The <= 1 s target is not met. The previous version took 4.344 s in the same quiet window.
+Branch perf-analytics (2026-11-26, the two runs with both cores free, load 2.5-3.2): median
+0.992 s (0.960-1.248 s) at 04:22 and 0.995 s (0.977-1.516 s) at 04:29, NumPy 45.5-47.3 s (46-48x):
+the target is met, without margin; 1.6-2.0 s whenever another job holds a core (previous version
+2.0-2.1 s in the same minutes). See benches/README.md.
 """
 
 from __future__ import annotations

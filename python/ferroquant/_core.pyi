@@ -162,7 +162,7 @@ def factor_analytics_core(
     demeaned: bool,
     common_universe: bool,
     lags: list[int],
-    quantile: _F64,
+    quantile: NDArray[np.uint8],
     date_counts: _F64,
     counts: _F64,
     ic: _F64,

@@ -21,6 +21,26 @@ def test_constant_factor_date_is_degenerate() -> None:
     assert np.isnan(res.autocorrelation[0, 1:]).all()
 
 
+def test_quantile_codes_are_the_float_labels() -> None:
+    """``quantile`` (float, NaN = none) is made from the uint8 ``quantile_codes`` (0 = none)."""
+    rng = np.random.default_rng(3)
+    factor = np.round(rng.normal(size=(40, 30)), 1)
+    factor[rng.random(factor.shape) < 0.1] = np.nan
+    factor[:, 7] = 2.0  # a degenerate date: no labels
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (40, 30)), axis=1))
+    res = factors.analyze(factor, close, horizons=(1, 5), quantiles=4)
+    codes = res.quantile_codes
+    assert codes.dtype == np.uint8 and codes.shape == factor.shape
+    assert res.quantile.dtype == np.float64
+    np.testing.assert_array_equal(np.isnan(res.quantile), codes == 0)
+    np.testing.assert_array_equal(res.quantile[codes > 0], codes[codes > 0])
+    assert (codes[:, 7] == 0).all() and res.quantile is res.quantile  # computed once
+    # dates with every horizon's return: the labels of the factor alone
+    np.testing.assert_array_equal(
+        factors.assign_quantiles(factor, 4)[:, 8:25], res.quantile[:, 8:25]
+    )
+
+
 def test_too_few_assets() -> None:
     one = factors.analyze(np.array([[1.0, 2.0]]), np.array([[1.0, 2.0]]), horizons=(1,))
     assert np.isnan(one.ic).all()

@@ -21,6 +21,11 @@ from ferroquant._threads import current_threads
 from ferroquant.errors import InvalidParameterError, ShapeError
 
 F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+# Label code (0 = none) -> float label (NaN = none).
+_LABELS = np.arange(256, dtype=np.float64)
+_LABELS[0] = np.nan
 
 
 def panel(x: Any, name: str) -> F64:
@@ -73,7 +78,7 @@ def group_codes(groups: Any, n_assets: int) -> tuple[NDArray[np.int64], list[Any
 class Raw:
     """Everything the core returns, factors first and time along the last axis."""
 
-    quantile: F64  # (n_factors, n_assets, n_dates) labels 1..quantiles, NaN where none
+    quantile: U8  # (n_factors, n_assets, n_dates) labels 1..quantiles, 0 where none
     date_counts: F64  # (n_factors, 3, n_dates): with a factor, incomplete, with a quantile
     counts: F64  # (n_factors, n_horizons, 3, n_dates): used, factor missing, return missing
     ic: F64  # (n_factors, 2, n_horizons, 1 + n_groups, n_dates): rank, pearson
@@ -105,7 +110,9 @@ def analytics(
     nan = np.nan
     nl = len(lag_list)
     raw = Raw(
-        quantile=np.empty((nf, n_assets, n_dates)),
+        # One byte a cell: a fresh float64 panel per factor costs more to fault in than the
+        # analytics; labels_as_float() gives the float form where one is asked for.
+        quantile=np.empty((nf, n_assets, n_dates), dtype=np.uint8),
         date_counts=np.empty((nf, 3, n_dates)),
         counts=np.empty((nf, h, 3, n_dates)),
         ic=np.empty((nf, 2, h, g1, n_dates)),
@@ -133,6 +140,12 @@ def analytics(
         current_threads(),
     )
     return raw
+
+
+def labels_as_float(codes: U8) -> F64:
+    """Quantile label codes (0 = none) as float labels, NaN where none."""
+    out: F64 = _LABELS[codes]
+    return out
 
 
 def safe_mean(x: F64, axis: int = -1) -> F64:

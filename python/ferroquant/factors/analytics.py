@@ -39,6 +39,7 @@ from ferroquant.factors._engine import (
     analytics,
     check_int,
     forward_block,
+    labels_as_float,
     panel,
     safe_mean,
 )
@@ -130,8 +131,7 @@ def assign_quantiles(factor: Any, quantiles: int = 5) -> F64:
     """
     f = panel(factor, "factor")
     empty = np.full((1, *f.shape), np.nan)
-    labels: F64 = analytics(f, empty, quantiles=quantiles, lags=()).quantile[0]
-    return labels
+    return labels_as_float(analytics(f, empty, quantiles=quantiles, lags=()).quantile[0])
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from ferroquant._array import _as_float64
 from ferroquant.errors import InvalidParameterError, ShapeError
-from ferroquant.factors._engine import F64, analytics, check_int, forward_block, panel, safe_mean
+from ferroquant.factors._engine import (
+    F64,
+    U8,
+    analytics,
+    check_int,
+    forward_block,
+    labels_as_float,
+    panel,
+    safe_mean,
+)
 from ferroquant.factors.analytics import QuantileReturns, _quantile_returns, forward_returns
 
 __all__ = ["FactorAnalysis", "analyze", "analyze_many"]
@@ -23,7 +33,9 @@ class FactorAnalysis:
     Attributes
     ----------
     horizons : the forward-return horizons (dates); also the lags of turnover and autocorrelation
-    quantile : (n_assets, n_dates) quantile labels, NaN where none
+    quantile : (n_assets, n_dates) float quantile labels, NaN where none; made from
+        ``quantile_codes`` on first access (8 bytes a cell against 1, so only when asked for)
+    quantile_codes : (n_assets, n_dates) uint8 quantile labels ``1..quantiles``, 0 where none
     ic, ic_pearson : (n_horizons, n_dates) per-date rank and Pearson IC
     mean_ic, mean_ic_pearson : (n_horizons,) mean over the dates with an IC
     quantile_returns : :class:`~ferroquant.factors.QuantileReturns`
@@ -42,7 +54,7 @@ class FactorAnalysis:
     """
 
     horizons: tuple[int, ...]
-    quantile: F64
+    quantile_codes: U8
     ic: F64
     ic_pearson: F64
     mean_ic: F64
@@ -59,6 +71,11 @@ class FactorAnalysis:
     degenerate: np.ndarray[Any, np.dtype[np.bool_]]
     ic_by_group: F64 | None
     groups: list[Any]
+
+    @cached_property
+    def quantile(self) -> F64:
+        """Float quantile labels ``1..quantiles``, NaN where none (see ``quantile_codes``)."""
+        return labels_as_float(self.quantile_codes)
 
 
 def analyze(
@@ -176,7 +193,7 @@ def analyze_many(
         out.append(
             FactorAnalysis(
                 horizons=hs,
-                quantile=raw.quantile[k],
+                quantile_codes=raw.quantile[k],
                 ic=ic,
                 ic_pearson=ic_pearson,
                 mean_ic=safe_mean(ic),

@@ -73,8 +73,9 @@ impl Layout<'_> {
 
 /// Output buffers, factors first and time along the last axis.
 pub struct Outputs<'a> {
-    /// `(n_factors, n_assets, n_dates)` quantile labels `1..=quantiles`, NaN where none.
-    pub quantile: &'a mut [f64],
+    /// `(n_factors, n_assets, n_dates)` quantile labels `1..=quantiles`, 0 where none: one byte
+    /// a cell, since a panel-sized f64 output costs more to fault in than the analytics.
+    pub quantile: &'a mut [u8],
     /// `(n_factors, 3, n_dates)`: names with a factor, of those without every horizon's return,
     /// names with a quantile.
     pub date_counts: &'a mut [f64],
@@ -152,6 +153,14 @@ fn check(lay: &Layout<'_>, factor: &[f64], fwd: &[f64], out: &Outputs<'_>) -> Re
             format!("codes in -1..{}", lay.n_groups),
         ));
     }
+    Ok(())
+}
+
+/// The error for the first infinite value of `factor`, then `fwd` (row order), if any. Only
+/// called once the gathers saw one: they read every value anyway, so the valid case costs no
+/// extra pass over the panels.
+fn first_infinite_error(factor: &[f64], fwd: &[f64], lay: &Layout<'_>) -> Result<()> {
+    let (n, t) = (lay.n_assets, lay.n_dates);
     for (name, panel) in [("factor", factor), ("forward_returns", fwd)] {
         let first = panel
             .par_chunks(t)
@@ -193,7 +202,7 @@ pub fn factor_analytics(
         autocorr,
     } = out;
     let labels = Columns::new(quantile, t_all);
-    let records: Vec<Vec<f64>> = (0..t_all.div_ceil(len))
+    let ranges: Vec<(Vec<f64>, bool)> = (0..t_all.div_ceil(len))
         .into_par_iter()
         .map(|r| {
             run_range(
@@ -206,35 +215,56 @@ pub fn factor_analytics(
             )
         })
         .collect();
-    // Records (date, factor, value) to the outputs (factor, value, date).
+    if ranges.iter().any(|(_, infinite)| *infinite) {
+        // Infinite inputs are rejected like every other input error (the outputs are then
+        // partly written; the caller discards them).
+        return first_infinite_error(factor, fwd, lay);
+    }
+    // Records (date, factor, value) to the outputs (factor, value, date), a factor per task (the
+    // strided writes are not negligible next to the analytics on two cores).
     let per = lay.per_date();
     let rec: usize = per.iter().sum();
     let nf = lay.n_factors;
-    let mut dsts = [date_counts, counts, ic, qret, turnover, autocorr];
-    for (r, recs) in records.iter().enumerate() {
-        for (j, record) in recs.chunks(nf * rec).enumerate() {
-            let t = r * len + j;
-            for (k, values) in record.chunks(rec).enumerate() {
-                let mut offset = 0;
-                for (dst, &width) in dsts.iter_mut().zip(&per) {
-                    for (v, &x) in values[offset..offset + width].iter().enumerate() {
-                        dst[(k * width + v) * t_all + t] = x;
-                    }
-                    offset += width;
-                }
-            }
+    let mut by_factor: Vec<Vec<&mut [f64]>> = (0..nf).map(|_| Vec::with_capacity(6)).collect();
+    for (dst, &width) in [date_counts, counts, ic, qret, turnover, autocorr]
+        .into_iter()
+        .zip(&per)
+    {
+        let mut rest = dst;
+        for slots in by_factor.iter_mut() {
+            let (mine, others) = std::mem::take(&mut rest).split_at_mut(width * t_all);
+            slots.push(mine);
+            rest = others;
         }
     }
+    by_factor
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(k, mut dsts)| {
+            for (r, (recs, _)) in ranges.iter().enumerate() {
+                for (j, record) in recs.chunks(nf * rec).enumerate() {
+                    let t = r * len + j;
+                    let values = &record[k * rec..][..rec];
+                    let mut offset = 0;
+                    for (dst, &width) in dsts.iter_mut().zip(&per) {
+                        for (v, &x) in values[offset..offset + width].iter().enumerate() {
+                            dst[v * t_all + t] = x;
+                        }
+                        offset += width;
+                    }
+                }
+            }
+        });
     Ok(())
 }
 
 /// The `(rows, t_all)` quantile output, written by several tasks at once, each in its own range
 /// of dates (columns).
 struct Columns<'a> {
-    ptr: *mut f64,
+    ptr: *mut u8,
     len: usize,
     t_all: usize,
-    _out: std::marker::PhantomData<&'a mut [f64]>,
+    _out: std::marker::PhantomData<&'a mut [u8]>,
 }
 
 // SAFETY: the tasks write disjoint cells (see `write`), and nothing reads the buffer meanwhile.
@@ -242,7 +272,7 @@ unsafe impl Send for Columns<'_> {}
 unsafe impl Sync for Columns<'_> {}
 
 impl<'a> Columns<'a> {
-    fn new(buf: &'a mut [f64], t_all: usize) -> Self {
+    fn new(buf: &'a mut [u8], t_all: usize) -> Self {
         Columns {
             ptr: buf.as_mut_ptr(),
             len: buf.len(),
@@ -255,7 +285,7 @@ impl<'a> Columns<'a> {
     ///
     /// # Safety
     /// No other task may write these cells concurrently: each task owns a range of columns.
-    unsafe fn write(&self, row: usize, t0: usize, values: &[f64]) {
+    unsafe fn write(&self, row: usize, t0: usize, values: &[u8]) {
         let at = row * self.t_all + t0;
         if t0 + values.len() <= self.t_all && at + values.len() <= self.len {
             // SAFETY: in bounds (checked above); disjoint from other tasks (the caller's contract).
@@ -328,7 +358,8 @@ impl Ring {
     }
 }
 
-/// The records `(date, factor, value)` of dates `a..b`; labels go straight to `out`. Compiled a
+/// The records `(date, factor, value)` of dates `a..b` and whether an input value was infinite
+/// (see [`first_infinite_error`]); labels go straight to `out`. Compiled a
 /// second time for AVX2 (wider lanes for the sums and label counts, same arithmetic per lane, so
 /// the same results) and picked at run time.
 fn run_range(
@@ -338,7 +369,7 @@ fn run_range(
     a: usize,
     b: usize,
     out: &Columns<'_>,
-) -> Vec<f64> {
+) -> (Vec<f64>, bool) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -362,7 +393,7 @@ unsafe fn run_range_avx2(
     a: usize,
     b: usize,
     out: &Columns<'_>,
-) -> Vec<f64> {
+) -> (Vec<f64>, bool) {
     run_range_with(factor, fwd, lay, a, b, out)
 }
 
@@ -374,7 +405,7 @@ fn run_range_with(
     a: usize,
     b: usize,
     out: &Columns<'_>,
-) -> Vec<f64> {
+) -> (Vec<f64>, bool) {
     let (n, t_all, nf, nh, q) = (
         lay.n_assets,
         lay.n_dates,
@@ -391,25 +422,33 @@ fn run_range_with(
     let mut f_cols = vec![0.0; BLOCK * n];
     let mut r_cols = vec![0.0; BLOCK * nh * n];
     let mut complete = vec![true; BLOCK * n];
+    // The same as bits (all set without a common universe): the ranked names of a factor are
+    // then its finite names masked a word at a time.
+    let words = n.div_ceil(64);
+    let mut complete_bits = vec![u64::MAX; BLOCK * words];
     let mut returns: Vec<SortedReturns> =
         (0..BLOCK * nh).map(|_| SortedReturns::default()).collect();
     let mut s = Scratch::default();
-    let mut row = [0.0; BLOCK];
+    let mut row = [0u8; BLOCK];
     let mut starts = [0usize; BLOCK];
-    // Label codes (0 = none) as output values.
-    let as_label: Vec<f64> = (0..=255u8)
-        .map(|c| if c == 0 { f64::NAN } else { f64::from(c) })
-        .collect();
+    let mut infinite = false;
     let mut d0 = a.saturating_sub(max_lag);
     while d0 < b {
         let d1 = (d0 + BLOCK).min(b);
-        gather(fwd, nh, n, t_all, d0, d1, &mut r_cols);
+        infinite |= gather(fwd, nh, n, t_all, d0, d1, &mut r_cols);
         for d in d0..d1 {
             let j = d - d0;
             let rs = &r_cols[j * nh * n..][..nh * n];
             if lay.common_universe {
                 for (i, c) in complete[j * n..][..n].iter_mut().enumerate() {
                     *c = (0..nh).all(|h| rs[h * n + i].is_finite());
+                }
+                let bits = &mut complete_bits[j * words..][..words];
+                for (word, chunk) in bits.iter_mut().zip(complete[j * n..][..n].chunks(64)) {
+                    *word = chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0, |w, (i, &c)| w | (u64::from(c) << i));
                 }
             }
             if d >= a {
@@ -421,7 +460,7 @@ fn run_range_with(
         }
         // A factor at a time, so that its block of cross-sections stays in cache.
         for k in 0..nf {
-            gather(
+            infinite |= gather(
                 &factor[k * n * t_all..][..n * t_all],
                 1,
                 n,
@@ -433,12 +472,14 @@ fn run_range_with(
             for d in d0..d1 {
                 let j = d - d0;
                 let (f, complete) = (&f_cols[j * n..][..n], &complete[j * n..][..n]);
+                let complete_bits = &complete_bits[j * words..][..words];
                 let rs = &r_cols[j * nh * n..][..nh * n];
                 let active = d >= a;
                 let c = ring.cell(d, k);
                 let info = rank_date(
                     f,
                     complete,
+                    complete_bits,
                     q,
                     &mut s,
                     &mut ring.ranks[c * n..][..n],
@@ -513,7 +554,7 @@ fn run_range_with(
                 }
                 for i in 0..n {
                     for (v, &at) in row.iter_mut().zip(&starts[..d1 - t0]) {
-                        *v = as_label[usize::from(ring.labels[at + i])];
+                        *v = ring.labels[at + i];
                     }
                     // SAFETY: this task is the only one writing dates a..b.
                     unsafe { out.write(k * n + i, t0, &row[..d1 - t0]) };
@@ -522,7 +563,7 @@ fn run_range_with(
         }
         d0 = d1;
     }
-    records
+    (records, infinite)
 }
 
 /// Rows ahead whose block is prefetched while gathering (rows are `t_all` values apart, too far
@@ -530,10 +571,19 @@ fn run_range_with(
 const PREFETCH_ROWS: usize = 8;
 
 /// Columns `d0..d1` of the `m` panels `(n, t_all)` in `block` as date-major cross-sections
-/// `(date, panel, asset)`.
+/// `(date, panel, asset)`; whether one of them is infinite.
 #[inline(always)]
-fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize, cols: &mut [f64]) {
+fn gather(
+    block: &[f64],
+    m: usize,
+    n: usize,
+    t_all: usize,
+    d0: usize,
+    d1: usize,
+    cols: &mut [f64],
+) -> bool {
     let rows = m * n;
+    let mut infinite = false;
     for (row, values) in block.chunks(t_all).take(rows).enumerate() {
         if let Some(ahead) = block.get((row + PREFETCH_ROWS) * t_all + d0..) {
             prefetch(ahead);
@@ -541,8 +591,10 @@ fn gather(block: &[f64], m: usize, n: usize, t_all: usize, d0: usize, d1: usize,
         let (k, i) = (row / n, row % n);
         for (d, &v) in values[d0..d1].iter().enumerate() {
             cols[(d * m + k) * n + i] = v;
+            infinite |= v.abs() == f64::INFINITY;
         }
     }
+    infinite
 }
 
 /// Asks for the cache lines of `x`'s first 16 values (three lines when not aligned).
@@ -567,7 +619,7 @@ fn prefetch(x: &[f64]) {
 mod tests {
     use super::*;
 
-    fn run(factor: &[f64], fwd: &[f64], n: usize, t: usize, q: usize) -> (Vec<f64>, Vec<f64>) {
+    fn run(factor: &[f64], fwd: &[f64], n: usize, t: usize, q: usize) -> (Vec<u8>, Vec<f64>) {
         let lay = Layout {
             n_factors: 1,
             n_assets: n,
@@ -580,7 +632,7 @@ mod tests {
             common_universe: false,
             lags: &[1],
         };
-        let mut quantile = vec![0.0; n * t];
+        let mut quantile = vec![0u8; n * t];
         let mut date_counts = vec![0.0; 3 * t];
         let mut counts = vec![0.0; 3 * t];
         let mut ic = vec![0.0; 2 * t];
@@ -611,9 +663,45 @@ mod tests {
         let factor = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0];
         let fwd = [0.1, f64::NAN, 0.2, f64::NAN, 0.3, f64::NAN, 0.4, f64::NAN];
         let (quantile, ic) = run(&factor, &fwd, 4, 2, 2);
-        assert_eq!(quantile, [1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(quantile, [1, 1, 1, 1, 2, 2, 2, 2]);
         assert!((ic[0] - 1.0).abs() < 1e-15);
         assert!(ic[1].is_nan());
+    }
+
+    #[test]
+    fn infinite_inputs_name_the_first_one() {
+        let lay = Layout {
+            n_factors: 1,
+            n_assets: 2,
+            n_dates: 3,
+            n_horizons: 1,
+            groups: &[],
+            n_groups: 0,
+            quantiles: 1,
+            demeaned: true,
+            common_universe: false,
+            lags: &[1],
+        };
+        let factor = [1.0, 2.0, f64::INFINITY, 1.0, f64::NEG_INFINITY, 2.0];
+        let fwd = [0.1; 6];
+        let (mut quantile, mut dc, mut counts) = (vec![0u8; 6], vec![0.0; 9], vec![0.0; 9]);
+        let (mut ic, mut qret, mut turnover, mut autocorr) =
+            (vec![0.0; 6], vec![0.0; 6], vec![0.0; 3], vec![0.0; 3]);
+        let out = Outputs {
+            quantile: &mut quantile,
+            date_counts: &mut dc,
+            counts: &mut counts,
+            ic: &mut ic,
+            qret: &mut qret,
+            turnover: &mut turnover,
+            autocorr: &mut autocorr,
+        };
+        match factor_analytics(&factor, &fwd, &lay, out) {
+            Err(Error::NonFinite {
+                name, asset, bar, ..
+            }) => assert_eq!((name, asset, bar), ("factor", 0, 2)),
+            other => panic!("expected a NonFinite error, got {other:?}"),
+        }
     }
 
     #[test]
@@ -621,7 +709,7 @@ mod tests {
         let factor = [1.0; 6];
         let fwd = [0.1, 0.2, 0.3, 0.1, 0.2, 0.3];
         let (quantile, ic) = run(&factor, &fwd, 3, 2, 2);
-        assert!(quantile.iter().all(|v| v.is_nan()));
+        assert!(quantile.iter().all(|&v| v == 0));
         assert!(ic.iter().all(|v| v.is_nan()));
     }
 }

@@ -20,6 +20,8 @@ pub struct Scratch {
     edges: Vec<f64>,
     /// Returns of the ranked names in factor order.
     y: Vec<f64>,
+    /// A bit per name with a finite factor (see [`finite_mask`]).
+    finite: Vec<u64>,
     /// The names used, factor values and returns when some ranked name has no return.
     used: Vec<u32>,
     fx: Vec<f64>,
@@ -42,6 +44,8 @@ pub struct Ranked {
     pub labelled: bool,
     /// Sum of the squared doubled ranks (exact).
     pub sum_sq: f64,
+    /// Sum of the ranked values (by [`sum_lanes`] in sorted order); the same for every horizon.
+    pub sum: f64,
 }
 
 /// One horizon's returns on one date, sorted once for all factors.
@@ -52,6 +56,24 @@ pub struct SortedReturns {
     pub sorted: Vec<f64>,
     /// Whether two names share a return (then return ranks need averaging).
     pub ties: bool,
+    /// A bit per name with a finite return (see [`finite_mask`]).
+    pub finite: Vec<u64>,
+}
+
+/// A bit per value of `x`, set where it is finite: the names with a return but no factor are
+/// then counted a word at a time for every factor and horizon, not a value at a time.
+#[inline(always)]
+fn finite_mask(x: &[f64], mask: &mut Vec<u64>) -> usize {
+    mask.clear();
+    mask.resize(x.len().div_ceil(64), 0);
+    for (word, chunk) in mask.iter_mut().zip(x.chunks(64)) {
+        let mut bits = 0u64;
+        for (i, v) in chunk.iter().enumerate() {
+            bits |= u64::from(v.is_finite()) << i;
+        }
+        *word = bits;
+    }
+    mask.iter().map(|w| w.count_ones() as usize).sum()
 }
 
 /// Sorts the names with a finite return `r` into `out`.
@@ -66,16 +88,19 @@ pub fn sort_returns(r: &[f64], s: &mut Scratch, out: &mut SortedReturns) {
         &mut out.sorted,
     );
     out.ties = out.sorted.windows(2).any(|w| w[0] == w[1]);
+    finite_mask(r, &mut out.finite);
 }
 
 /// Ranks (0 = not ranked) and quantile labels (0 = none) of the names with a finite factor that
-/// are `complete`; `bucket` gets the number of names per label, `mask` a bit per ranked name.
+/// are `complete` (also given as `complete_bits`, a bit per name); `bucket` gets the number of
+/// names per label, `mask` a bit per ranked name.
 /// Leaves the ranked names sorted in the scratch for [`horizon_stats`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn rank_date(
     f: &[f64],
     complete: &[bool],
+    complete_bits: &[u64],
     q: usize,
     s: &mut Scratch,
     ranks: &mut [f32],
@@ -83,7 +108,7 @@ pub fn rank_date(
     bucket: &mut [u32],
     mask: &mut [u64],
 ) -> Ranked {
-    let n_raw = f.iter().filter(|v| v.is_finite()).count();
+    let n_raw = finite_mask(f, &mut s.finite);
     sort_by_value(
         f,
         |i| complete[i],
@@ -94,34 +119,36 @@ pub fn rank_date(
     );
     // Ranks: half-integers <= n_assets < 2^23, exact in f32.
     ranks.fill(0.0);
-    sorted_ranks(&s.sorted, &mut s.rx);
-    mask.fill(0);
-    for (&k, &r) in s.order.iter().zip(&s.rx) {
-        ranks[k as usize] = r as f32;
-        mask[k as usize / 64] |= 1 << (k % 64);
+    let sum_sq = 4.0 * scatter_ranks(&s.sorted, &s.order, &mut s.rx, ranks);
+    // Ranked = finite and complete: a word at a time rather than a bit per name.
+    for ((m, &f), &c) in mask.iter_mut().zip(&s.finite).zip(complete_bits) {
+        *m = f & c;
     }
-    let sum_sq = 4.0 * sum_sq_lanes(&s.rx);
     labels.fill(0);
     bucket.fill(0);
     s.edges.resize(q + 1, 0.0);
     let labelled = qcut_edges(&s.sorted, q, &mut s.edges);
     if labelled {
         let edges = &s.edges[..=q];
-        let increasing = edges.windows(2).all(|w| w[0] < w[1]);
-        // The label is the number of edges below the value (at least 1); along the sorted values
-        // it only grows, so one walk over the edges replaces a binary search per name.
-        let mut below = 0;
-        for (&k, &v) in s.order.iter().zip(&s.sorted) {
-            if increasing {
-                while below <= q && edges[below] < v {
-                    below += 1;
+        if edges.windows(2).all(|w| w[0] < w[1]) {
+            // The label is the number of edges below the value (at least 1); it only grows along
+            // the sorted values, so each label is one run, found by a binary search per edge.
+            let mut j0 = 0;
+            for (b, &edge) in edges.iter().enumerate() {
+                let j1 = s.sorted.partition_point(|&v| v <= edge);
+                let id = b.max(1);
+                for &k in &s.order[j0..j1] {
+                    labels[k as usize] = id as u8;
                 }
-            } else {
-                below = edges.partition_point(|e| *e < v);
+                bucket[id - 1] += (j1 - j0) as u32;
+                j0 = j1;
             }
-            let id = below.max(1);
-            labels[k as usize] = id as u8;
-            bucket[id - 1] += 1;
+        } else {
+            for (&k, &v) in s.order.iter().zip(&s.sorted) {
+                let id = edges.partition_point(|e| *e < v).clamp(1, q);
+                labels[k as usize] = id as u8;
+                bucket[id - 1] += 1;
+            }
         }
     }
     Ranked {
@@ -129,7 +156,35 @@ pub fn rank_date(
         n_ranked: s.order.len(),
         labelled,
         sum_sq,
+        sum: sum_lanes(&s.sorted, 0.0),
     }
+}
+
+/// Averaged-tie ranks of `sorted` (as [`sorted_ranks`]) written to `ranks` at the names
+/// `order`, with their sum of squares (exact, so the summation order does not matter); `start`
+/// is scratch. The backward pass that completes each rank also scatters it.
+#[inline(always)]
+fn scatter_ranks(sorted: &[f64], order: &[u32], start: &mut Vec<f64>, ranks: &mut [f32]) -> f64 {
+    let n = sorted.len().min(order.len());
+    start.clear();
+    start.resize(n, 0.0);
+    let (mut first, mut prev) = (0, f64::NAN);
+    for (j, (&v, o)) in sorted.iter().zip(start.iter_mut()).enumerate() {
+        first = if v == prev { first } else { j };
+        prev = v;
+        *o = first as f64;
+    }
+    let (mut end, mut next) = (n, f64::NAN);
+    let mut acc = [0.0; 2];
+    for j in (0..n).rev() {
+        let v = sorted[j];
+        end = if v == next { end } else { j + 1 };
+        next = v;
+        let r = 0.5 * (start[j] + (end + 1) as f64);
+        ranks[order[j] as usize] = r as f32;
+        acc[j % 2] += r * r;
+    }
+    acc[0] + acc[1]
 }
 
 /// Slots of one horizon in a date record (see [`super::cross`]).
@@ -179,9 +234,8 @@ pub fn horizon_stats(
     // The names used (ranked, with a return) in factor order, with factor values and returns.
     // With a common universe every ranked name has every return: no filtering, and the date's
     // ranks are the factor ranks.
-    y.clear();
-    y.extend(order.iter().map(|&k| r[k as usize]));
-    let all_used = y.iter().all(|v| v.is_finite());
+    let (n_finite, sum_y) = gather_sum(order, r, y);
+    let all_used = n_finite == order.len();
     let (used, xs, ys, rank_of, sum_sq): (&[u32], &[f64], &[f64], &[f32], f64) = if all_used {
         (order, sorted, y, date.ranks, date.info.sum_sq / 4.0)
     } else {
@@ -203,11 +257,12 @@ pub fn horizon_stats(
         }
         (used, fx, fy, rf, sum_sq_lanes(rx))
     };
-    let missing_factor = f
+    let missing_factor: u32 = ret
+        .finite
         .iter()
-        .zip(r)
-        .filter(|(a, b)| b.is_finite() && !a.is_finite())
-        .count();
+        .zip(&s.finite)
+        .map(|(&r, &f)| (r & !f).count_ones())
+        .sum();
     out.counts[0] = used.len() as f64;
     out.counts[1] = missing_factor as f64;
     out.counts[2] = (date.info.n_raw - used.len()) as f64;
@@ -231,8 +286,13 @@ pub fn horizon_stats(
         let syy = m * (m + 1.0) * (2.0 * m + 1.0) / 6.0;
         spearman_from_sums(m, sxy, sum_sq, syy)
     };
-    let sy = sum_lanes(ys, 0.0);
-    out.ic[(nh + h) * g1] = pearson_given(xs, ys, sum_lanes(xs, 0.0), sy);
+    // With every ranked name used, both sums are known (and equal to `sum_lanes` of each side).
+    let (sx, sy) = if all_used {
+        (date.info.sum, sum_y)
+    } else {
+        (sum_lanes(xs, 0.0), sum_lanes(ys, 0.0))
+    };
+    out.ic[(nh + h) * g1] = pearson_given(xs, ys, sx, sy);
     if g1 > 1 {
         group_ics(r, &ret.order, used, xs, ys, lay, h, &mut s.groups, out.ic);
     }
@@ -278,6 +338,35 @@ pub fn horizon_stats(
     }
 }
 
+/// `y` = `r` at the names `order`; also how many are finite and their sum in the lanes of
+/// [`sum_lanes`] (same order, so the same bits; meaningless unless all are finite).
+#[inline(always)]
+fn gather_sum(order: &[u32], r: &[f64], y: &mut Vec<f64>) -> (usize, f64) {
+    // Every slot is written below: only a longer date than any before pays a fill.
+    y.resize(order.len(), 0.0);
+    let mut acc = [0.0; 4];
+    let mut finite = [0usize; 4];
+    let mut chunks = order.chunks_exact(4);
+    let mut out = y.chunks_exact_mut(4);
+    for (c, o) in (&mut chunks).zip(&mut out) {
+        for l in 0..4 {
+            let v = r[c[l] as usize];
+            o[l] = v;
+            acc[l] += v;
+            finite[l] += usize::from(v.is_finite());
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut n = finite.iter().sum::<usize>();
+    for (&k, o) in chunks.remainder().iter().zip(out.into_remainder()) {
+        let v = r[k as usize];
+        *o = v;
+        sum += v;
+        n += usize::from(v.is_finite());
+    }
+    (n, sum)
+}
+
 /// Over `order`, the names with a rank (> 0) and the sum of rank x position among them (1-based),
 /// in four lanes (exact: multiples of 1/2 below 2^53).
 #[inline(always)]
@@ -286,10 +375,18 @@ fn rank_dot(order: &[u32], rank_of: &[f32]) -> (u32, f64) {
     let mut m = 0u32;
     let mut chunks = order.chunks_exact(4);
     for c in &mut chunks {
-        for (l, a) in acc.iter_mut().enumerate() {
-            let x = rank_of[c[l] as usize];
-            m += u32::from(x > 0.0);
-            *a += f64::from(x) * f64::from(m);
+        let x = [0, 1, 2, 3].map(|l| rank_of[c[l] as usize]);
+        if x.iter().all(|&v| v > 0.0) {
+            // The usual case, all four ranked: positions m+1..=m+4, no chain through `m`.
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a += f64::from(x[l]) * f64::from(m + l as u32 + 1);
+            }
+            m += 4;
+        } else {
+            for (a, &x) in acc.iter_mut().zip(&x) {
+                m += u32::from(x > 0.0);
+                *a += f64::from(x) * f64::from(m);
+            }
         }
     }
     let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);

@@ -25,34 +25,45 @@ pub fn forward_returns_panel(
     if cells == 0 {
         return Ok(());
     }
+    // Infinities are looked for while the rows are read anyway, and located only if there is one.
+    let infinite = out
+        .par_chunks_mut(n_dates)
+        .zip(close.par_chunks(n_dates))
+        .with_min_len(4)
+        .map(|(o, c)| forward_row(c, horizon, o))
+        .reduce(|| false, |a, b| a | b);
+    if !infinite {
+        return Ok(());
+    }
     let first = close
         .par_chunks(n_dates)
         .enumerate()
         .find_map_first(|(asset, row)| first_infinite(row).map(|bar| (asset, bar)));
-    if let Some((asset, bar)) = first {
-        return Err(Error::NonFinite {
+    match first {
+        Some((asset, bar)) => Err(Error::NonFinite {
             name: "close",
             asset,
             bar,
             value: close[asset * n_dates + bar],
-        });
+        }),
+        None => Ok(()),
     }
-    out.par_chunks_mut(n_dates)
-        .zip(close.par_chunks(n_dates))
-        .with_min_len(4)
-        .for_each(|(o, c)| forward_row(c, horizon, o));
-    Ok(())
 }
 
-fn forward_row(c: &[f64], h: usize, o: &mut [f64]) {
+/// One row's forward returns; whether the row holds an infinite price.
+fn forward_row(c: &[f64], h: usize, o: &mut [f64]) -> bool {
     let n = c.len();
-    for t in 0..n {
-        o[t] = if t + h < n {
-            c[t + h] / c[t] - 1.0
-        } else {
-            f64::NAN
-        };
+    let m = n.saturating_sub(h);
+    let mut infinite = false;
+    for ((o, &now), &later) in o.iter_mut().zip(&c[..m]).zip(&c[h.min(n)..]) {
+        *o = later / now - 1.0;
+        infinite |= now.abs() == f64::INFINITY;
     }
+    for (o, &now) in o[m..].iter_mut().zip(&c[m..]) {
+        *o = f64::NAN;
+        infinite |= now.abs() == f64::INFINITY;
+    }
+    infinite
 }
 
 #[cfg(test)]

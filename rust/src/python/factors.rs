@@ -71,7 +71,7 @@ pub fn factor_analytics_core(
     demeaned: bool,
     common_universe: bool,
     lags: Vec<usize>,
-    mut quantile: PyReadwriteArrayDyn<'_, f64>,
+    mut quantile: PyReadwriteArrayDyn<'_, u8>,
     mut date_counts: PyReadwriteArrayDyn<'_, f64>,
     mut counts: PyReadwriteArrayDyn<'_, f64>,
     mut ic: PyReadwriteArrayDyn<'_, f64>,
@@ -102,7 +102,13 @@ pub fn factor_analytics_core(
         ))
     })?;
     let out = Outputs {
-        quantile: writable("quantile", &mut quantile).map_err(err)?,
+        quantile: quantile.as_slice_mut().map_err(|_| {
+            err(Error::shape(
+                "quantile",
+                "a C-contiguous uint8 array",
+                "a strided view",
+            ))
+        })?,
         date_counts: writable("date_counts", &mut date_counts).map_err(err)?,
         counts: writable("counts", &mut counts).map_err(err)?,
         ic: writable("ic", &mut ic).map_err(err)?,
