@@ -23,7 +23,6 @@ use super::columns::{for_each_date_block, SharedOut};
 use super::wrows::{RegRows, RegScratch};
 use super::zrows::LANES;
 use crate::error::{Error, Result};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Inputs; panels are `(n, t)`, `exposures` `(k, n, t)`.
 pub struct RegressionInputs<'a> {
@@ -98,8 +97,8 @@ fn check(inp: &RegressionInputs<'_>, out: &RegressionOutputs<'_>, with_x: bool) 
         out.residuals.len(),
         format!("({n}, {t})"),
     )?;
-    // The exposures (k times larger) are checked block by block as the regression reads them.
     for (name, a) in [
+        ("exposures", inp.exposures),
         ("returns", inp.returns),
         ("weights", inp.weights),
         ("shares", inp.shares),
@@ -154,40 +153,14 @@ pub fn factor_regression(inp: &RegressionInputs<'_>, out: RegressionOutputs<'_>)
         return Ok(());
     }
     let x = SharedOut::read_only(inp.exposures);
-    let first_inf = AtomicUsize::new(usize::MAX);
-    for_each_date_block(inp.t, LANES, RegScratch::default, |t0, b, sc| {
-        if let Some(at) = first_infinite(inp.exposures, inp.t, t0, b) {
-            first_inf.fetch_min(at, Ordering::Relaxed);
-        }
+    for_each_date_block(
+        inp.t,
+        LANES,
+        RegScratch::default,
         // SAFETY: columns t0..t0+b belong to this block.
-        unsafe { own_block(inp, outs, x, t0, b, sc) }
-    });
-    // The smallest flat index over all blocks: the first infinity in row order, as a scan
-    // before the work would report it, whatever the scheduling.
-    match first_inf.into_inner() {
-        usize::MAX => Ok(()),
-        at => Err(Error::NonFinite {
-            name: "exposures",
-            asset: (at / inp.t) % inp.n,
-            bar: at % inp.t,
-            value: inp.exposures[at],
-        }),
-    }
-}
-
-/// The flat index of the first `±inf` of columns `t0..t0 + b` of `x` (rows of `t`), in row order.
-fn first_infinite(x: &[f64], t: usize, t0: usize, b: usize) -> Option<usize> {
-    x.chunks_exact(t).enumerate().find_map(|(r, row)| {
-        let cols = &row[t0..t0 + b];
-        // One branch per row: the search only runs where a row holds one.
-        if cols.iter().fold(false, |any, v| any | v.is_infinite()) {
-            cols.iter()
-                .position(|v| v.is_infinite())
-                .map(|j| r * t + t0 + j)
-        } else {
-            None
-        }
-    })
+        |t0, b, sc| unsafe { own_block(inp, outs, x, t0, b, sc) },
+    );
+    Ok(())
 }
 
 /// [`regress_block`] compiled for AVX2 where the CPU has it (the same code and the same bits
