@@ -21,6 +21,8 @@ const AHEAD: usize = 12;
 #[derive(Default)]
 pub struct RowScratch {
     keep: Vec<bool>,
+    /// What a missing style becomes: 0 for a kept asset (imputed), NaN otherwise.
+    fill: Vec<f64>,
     capw: Vec<f64>,
     ow: Vec<f64>,
 }
@@ -243,18 +245,15 @@ impl Rows<'_> {
             });
             for i in 0..n {
                 let r = unsafe { self.row::<L>(s * n + i) };
-                let keep = &sc.keep[i * L..(i + 1) * L];
+                // A missing style of a kept asset is imputed as 0, the market mean.
+                let fill = lanes::<L>(&sc.fill, i);
+                // Selects on f64 lanes, not branches, so the lanes vectorise (one division per
+                // lane otherwise); a zero lane's quotient is computed and dropped.
                 for l in 0..L {
                     let v = r[l];
-                    let z = if zero[l] { 0.0 } else { (v - mu[l]) / sd[l] };
-                    // A missing style of a kept asset is imputed as 0, the market mean.
-                    r[l] = if v.is_finite() {
-                        z
-                    } else if keep[l] {
-                        0.0
-                    } else {
-                        v
-                    };
+                    let z = (v - mu[l]) / sd[l];
+                    let z = if zero[l] { 0.0 } else { z };
+                    r[l] = if v.is_finite() { z } else { fill[l] };
                 }
             }
             for l in 0..L {
@@ -282,6 +281,7 @@ impl Rows<'_> {
         let (k, n) = (self.k, self.n);
         let mut kept = [0usize; L];
         sc.keep.clear();
+        sc.fill.clear();
         for i in 0..n {
             let mut cnt = [0usize; L];
             for s in 0..k {
@@ -304,6 +304,7 @@ impl Rows<'_> {
                 kept[l] += usize::from(keep);
                 all &= keep;
                 sc.keep.push(keep);
+                sc.fill.push(if keep { 0.0 } else { f64::NAN });
             }
             if !all {
                 let keep = &sc.keep[i * L..(i + 1) * L];
@@ -437,9 +438,9 @@ impl Rows<'_> {
         for i in 0..n {
             let y = unsafe { self.row::<L>(target * n + i) };
             for l in 0..L {
-                if y[l].is_finite() {
-                    y[l] = if zero[l] { 0.0 } else { (y[l] - mu[l]) / sd[l] };
-                }
+                let z = (y[l] - mu[l]) / sd[l];
+                let z = if zero[l] { 0.0 } else { z };
+                y[l] = if y[l].is_finite() { z } else { y[l] };
             }
         }
     }
