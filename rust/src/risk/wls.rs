@@ -181,7 +181,37 @@ unsafe fn own_block(
         // SAFETY: the CPU has AVX2; the columns are the caller's.
         return unsafe { own_block_avx2(inp, outs, x, t0, b, sc) };
     }
-    unsafe { regress_block(inp, outs, x, None, t0, b, sc) }
+    unsafe { own_block_portable(inp, outs, x, t0, b, sc) }
+}
+
+/// Copies a full block's styles into a contiguous `[style][asset][lane]` buffer first (one
+/// prefetched read of the panel), so both passes of the regression work on it in cache.
+///
+/// # Safety
+/// As [`regress_block`].
+#[inline(always)]
+unsafe fn own_block_portable(
+    inp: &RegressionInputs<'_>,
+    outs: SharedOutputs,
+    x: SharedOut,
+    t0: usize,
+    b: usize,
+    sc: &mut RegScratch,
+) {
+    if b != LANES || t0 + b <= inp.first {
+        return unsafe { regress_block(inp, outs, x, None, t0, b, sc) };
+    }
+    let rows = inp.k * inp.n;
+    let mut copy = std::mem::take(&mut sc.copy);
+    copy.resize(rows * LANES, 0.0);
+    for (r, dst) in copy.chunks_exact_mut(LANES).enumerate() {
+        x.prefetch((r + 16) * inp.t + t0, LANES);
+        // SAFETY: columns t0..t0+LANES of row r belong to this block (only read).
+        dst.copy_from_slice(unsafe { &*x.array_mut::<LANES>(r * inp.t + t0) });
+    }
+    let view = SharedOut::new(&mut copy);
+    unsafe { regress_block(inp, outs, x, Some(view), t0, b, sc) };
+    sc.copy = copy;
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -194,7 +224,7 @@ unsafe fn own_block_avx2(
     b: usize,
     sc: &mut RegScratch,
 ) {
-    unsafe { regress_block(inp, outs, x, None, t0, b, sc) }
+    unsafe { own_block_portable(inp, outs, x, t0, b, sc) }
 }
 
 /// Regresses dates `t0..t0 + b` on the styles `x` (`(k, n, t)`, only read), or on `copy`, the

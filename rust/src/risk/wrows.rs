@@ -16,6 +16,8 @@ const AHEAD: usize = 12;
 pub struct RegScratch {
     ok: Vec<bool>,
     ag: Vec<f64>,
+    /// A block's styles `[style][asset][lane]`, when the caller copies them (`super::wls`).
+    pub(crate) copy: Vec<f64>,
 }
 
 /// One block: style `s` of asset `i` on date `t0 + l` is `x[(s * n + i) * stride + first + l]`,
