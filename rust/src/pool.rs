@@ -3,7 +3,7 @@
 //! rebuild it in a forked child, where the parent's worker threads no longer exist.
 
 use crate::error::{Error, Result};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Environment variable that caps the default pool size.
 pub const ENV_MAX_THREADS: &str = "FERROQUANT_MAX_THREADS";
@@ -11,9 +11,16 @@ pub const ENV_MAX_THREADS: &str = "FERROQUANT_MAX_THREADS";
 /// Pools built so far, keyed by their size. Key 0 is never stored: 0 means "the default size".
 static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
 
+/// The hardware thread count, read once: `available_parallelism` re-reads the cgroup files on
+/// every call (~25 µs here), and every parallel call resolves the default pool size.
+fn hardware_threads() -> usize {
+    static HW: OnceLock<usize> = OnceLock::new();
+    *HW.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// The number of threads the default pool has (or will have once built).
 pub fn default_size() -> usize {
-    let hw = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let hw = hardware_threads();
     match std::env::var(ENV_MAX_THREADS) {
         Ok(v) => match v.trim().parse::<usize>() {
             Ok(n) if n >= 1 => n,
