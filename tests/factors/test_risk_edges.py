@@ -243,3 +243,20 @@ def test_risk_model_applies_the_eigen_adjustment_to_the_latest_matrix() -> None:
         m.eigen_adjusted, factors.eigen_adjust(m.covariance.cov[-1], n_sims=20, seed=3)
     )
     assert factors.risk_model(close, ind, volume, caps=caps).eigen_adjusted is None
+
+
+@pytest.mark.parametrize("winsor", [0.0, 3.0])
+def test_zscores_stay_exact_when_an_outlier_comes_first(winsor: float) -> None:
+    # The moments are taken about the first value in asset order; an extreme outlier there must
+    # not cost digits (the kernel then sums the squares again about the mean).
+    rng = np.random.default_rng(5)
+    raw = rng.normal(size=(1, 4000, 9))
+    raw[0, 0, :] = 1e6
+    got = factors.standardize_exposures(raw, winsor=winsor, min_styles=1).values[0]
+    for t in range(raw.shape[2]):
+        x = raw[0, :, t].copy()
+        if winsor:
+            mu, sd = x.mean(), x.std(ddof=1)
+            x = np.clip(x, mu - winsor * sd, mu + winsor * sd)
+        want = (x - x.mean()) / x.std(ddof=1)
+        np.testing.assert_allclose(got[:, t], want, rtol=1e-12, atol=1e-12)

@@ -109,10 +109,18 @@ impl<const L: usize> Moments<L> {
         }
     }
 
-    /// Weighted means (the plain mean where no weight is positive) and sample deviations.
+    /// Plain means (NaN without values).
     #[inline(always)]
-    fn spread(&self) -> ([f64; L], [f64; L]) {
-        let mean: [f64; L] = std::array::from_fn(|l| self.sum[l] / self.cnt[l]);
+    fn means(&self) -> [f64; L] {
+        std::array::from_fn(|l| self.sum[l] / self.cnt[l])
+    }
+
+    /// Weighted means (the plain mean where no weight is positive), sample deviations, and per
+    /// lane whether the shift lay so far from the mean (more than 4 deviations) that the
+    /// subtraction may have cancelled digits that matter: such lanes need an exact pass.
+    #[inline(always)]
+    fn spread(&self) -> ([f64; L], [f64; L], [bool; L]) {
+        let mean = self.means();
         let mu = std::array::from_fn(|l| {
             if self.sw[l] > 0.0 {
                 self.swv[l] / self.sw[l]
@@ -120,12 +128,14 @@ impl<const L: usize> Moments<L> {
                 mean[l]
             }
         });
+        let mut far = [false; L];
         let sd = std::array::from_fn(|l| {
-            let off = mean[l] - self.shift[l];
-            let ss = (self.sq[l] - self.cnt[l] * off * off).max(0.0);
+            let off = self.cnt[l] * (mean[l] - self.shift[l]).powi(2);
+            let ss = (self.sq[l] - off).max(0.0);
+            far[l] = off > 16.0 * ss;
             (ss / (self.cnt[l] - 1.0)).sqrt()
         });
-        (mu, sd)
+        (mu, sd, far)
     }
 }
 
@@ -199,7 +209,7 @@ impl Rows<'_> {
                 m.add(unsafe { self.row::<L>(s * n + i) }, weights(i));
             }
             let used = m.cnt;
-            let (mut mu, mut sd) = m.spread();
+            let (mut mu, mut sd) = unsafe { self.spread_of(s, &m) };
             // Winsorise at mu +- winsor * sd and recompute. Clamping every date, rather than
             // first finding whether its extremes pass the bounds, costs nothing: nearly every
             // date of 4,000 names has a value beyond 3 sd, and a date without one clamps to
@@ -222,7 +232,9 @@ impl Rows<'_> {
                         f64::INFINITY
                     }
                 });
-                let mut m2 = Moments::<L>::new(shift);
+                // After clipping, the first pass's plain mean is a shift inside the data.
+                let near = m.means().map(|v| if v.is_finite() { v } else { 0.0 });
+                let mut m2 = Moments::<L>::new(near);
                 for i in 0..n {
                     let r = unsafe { self.row::<L>(s * n + i) };
                     for l in 0..L {
@@ -238,7 +250,7 @@ impl Rows<'_> {
                     }
                     m2.add(r, weights(i));
                 }
-                (mu, sd) = m2.spread();
+                (mu, sd) = unsafe { self.spread_of(s, &m2) };
             }
             let zero: [bool; L] = std::array::from_fn(|l| {
                 used[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
@@ -319,6 +331,48 @@ impl Rows<'_> {
             }
         }
         kept
+    }
+
+    /// [`Moments::spread`] of style `s`, with the sum of squares taken again exactly about the
+    /// mean for the lanes whose shift lay far from it (an outlier met first, say).
+    #[inline(always)]
+    unsafe fn spread_of<const L: usize>(&self, s: usize, m: &Moments<L>) -> ([f64; L], [f64; L]) {
+        let (mu, mut sd, far) = m.spread();
+        if far.iter().any(|&f| f) {
+            unsafe { self.exact_spread(s, m, far, &mut sd) };
+        }
+        (mu, sd)
+    }
+
+    /// The rare exact pass of [`Rows::spread_of`], kept out of line so that the hot passes it
+    /// sits between compile as if it were not there.
+    #[cold]
+    #[inline(never)]
+    unsafe fn exact_spread<const L: usize>(
+        &self,
+        s: usize,
+        m: &Moments<L>,
+        far: [bool; L],
+        sd: &mut [f64; L],
+    ) {
+        let mean = m.means();
+        let mut sq = [0.0; L];
+        for i in 0..self.n {
+            let r = unsafe { self.row::<L>(s * self.n + i) };
+            for l in 0..L {
+                let d = if r[l].is_finite() {
+                    r[l] - mean[l]
+                } else {
+                    0.0
+                };
+                sq[l] += d * d;
+            }
+        }
+        for l in 0..L {
+            if far[l] {
+                sd[l] = (sq[l] / (m.cnt[l] - 1.0)).sqrt();
+            }
+        }
     }
 
     /// Per date, the first finite value of style `s` in asset order (0 where there is none):
@@ -431,7 +485,7 @@ impl Rows<'_> {
             let w = if has_caps { lanes(&sc.capw, i) } else { &zeros };
             mo.add(y, w);
         }
-        let (mu, sd) = mo.spread();
+        let (mu, sd) = unsafe { self.spread_of(target, &mo) };
         let zero: [bool; L] = std::array::from_fn(|l| {
             mo.cnt[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
         });
