@@ -1,8 +1,9 @@
-//! The per-date regression of [`super::wls`] for `L` consecutive dates at once, in the panels' own
-//! `(.., n_assets, n_dates)` layout, like [`super::zrows`]: each pass walks the assets' rows and
-//! accumulates one lane per date, so nothing is transposed or compacted. Two passes: the sums
-//! (which assets enter each date, industry sums, raw normal equations), then residuals and fit. Every date is reduced over the assets in their order, whatever the thread count or the
-//! grouping of dates.
+//! The per-date regression of [`super::wls`] for `L` consecutive dates at once, without
+//! transposing, like [`super::zrows`]: each pass walks the assets' styles (in the panel, or in a
+//! contiguous copy of the block) and accumulates one lane per date, so nothing is compacted per
+//! date. Two passes: the sums (which assets enter each date, industry sums, raw normal
+//! equations), then residuals and fit. Every date is reduced over the assets in their order,
+//! whatever the thread count or the grouping of dates.
 
 use super::columns::{prefetch, SharedOut};
 use super::linalg::Cholesky;

@@ -1,11 +1,13 @@
-//! The per-date standardisation of [`super::standardize`] for a few consecutive dates at once, in
-//! the `(k, n_assets, n_dates)` layout itself. A date's values lie `n_dates` apart, so instead of
-//! transposing, every pass walks the assets' rows and keeps one running statistic per date in a
-//! small array (`L` dates, one SIMD lane each): the `L` values of a row are contiguous, a style's
-//! `n * L` values stay in the core's cache across its passes, and the block is read from memory
-//! and written back once. Each date is still reduced over the assets in their order by one
-//! thread, so the results depend neither on the thread count nor on how dates are grouped (a
-//! block of `L` dates gives the bits of `L` one-date blocks).
+//! The per-date standardisation of [`super::standardize`] for a few consecutive dates at once,
+//! without transposing the `(k, n_assets, n_dates)` panel. A date's values lie `n_dates` apart;
+//! instead of gathering them, a worker copies its block's rows (the `L` dates of every
+//! style and asset: one or two cache lines each, prefetched) into a contiguous
+//! `[style][asset][lane]` buffer, and every pass walks that buffer keeping one running statistic
+//! per date in a small array (one SIMD lane per date). The block is read from the panel once and
+//! written back once, and a style's `n * L` values stay in the core's cache across its passes.
+//! Each date is still reduced over the assets in their order by one thread, so the results depend
+//! neither on the thread count nor on how dates are grouped (a block of `L` dates gives the bits
+//! of `L` one-date blocks).
 
 use super::columns::SharedOut;
 use super::linalg::Cholesky;
