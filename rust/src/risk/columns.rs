@@ -97,7 +97,6 @@ pub fn prefetch(base: *const f64, start: usize, len: usize) {
 
 /// Copies columns `t0..t0 + b` of `src` (`n_rows` rows of `n_dates`) into `dst` laid out
 /// `[date][row]`.
-#[inline(always)]
 pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, dst: &mut [f64]) {
     let full = n_rows / ROW_GROUP * ROW_GROUP;
     for r0 in (0..full).step_by(ROW_GROUP) {
@@ -123,7 +122,6 @@ pub fn gather(src: &[f64], n_rows: usize, n_dates: usize, t0: usize, b: usize, d
 ///
 /// # Safety
 /// `src` must hold `n_rows * n_dates` values, and columns `t0..t0 + b` must belong to the caller.
-#[inline(always)]
 pub unsafe fn gather_shared(
     src: SharedOut,
     n_rows: usize,
@@ -152,7 +150,6 @@ pub unsafe fn gather_shared(
 ///
 /// # Safety
 /// As [`gather_shared`].
-#[inline(always)]
 pub unsafe fn scatter(
     src: &[f64],
     n_rows: usize,
@@ -177,7 +174,8 @@ pub unsafe fn scatter(
     }
 }
 
-/// Runs `f(t0, b, state)` for every block of `block` dates (the last may be shorter), in parallel; `init` builds per-worker scratch.
+/// Runs `f(t0, b, state)` for every block of `block` dates (the last may be shorter), in
+/// parallel; `init` builds per-worker scratch.
 ///
 /// One scratch per worker thread for the whole call: `for_each_init` would build one per split
 /// job, a dozen or more multi-megabyte buffers per call, each zeroed page by page by the kernel.
