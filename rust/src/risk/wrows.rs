@@ -8,6 +8,7 @@
 use super::columns::{prefetch, SharedOut};
 use super::linalg::Cholesky;
 use super::wls::{RegressionInputs, SharedOutputs};
+use super::zrows::lanes;
 
 /// Rows prefetched ahead of the one in use (rows lie a page or more apart).
 const AHEAD: usize = 12;
@@ -16,6 +17,8 @@ const AHEAD: usize = 12;
 #[derive(Default)]
 pub struct RegScratch {
     ok: Vec<bool>,
+    /// Pass 1's return and weight lanes of each asset, `[asset][y lanes, w lanes]`, for pass 2.
+    yw: Vec<f64>,
     ag: Vec<f64>,
     /// A block's styles `[style][asset][lane]`, when the caller copies them (`super::wls`).
     pub(crate) copy: Vec<f64>,
@@ -117,8 +120,11 @@ impl RegRows<'_> {
         let mut xm = vec![[0.0; L]; k];
         let mut nobs = [0usize; L];
         sc.ok.clear();
+        sc.yw.clear();
         for i in 0..n {
             let (y, w, sh) = self.ywsh::<L>(i);
+            sc.yw.extend(y);
+            sc.yw.extend(w);
             let code = inp.industries[i];
             let mut ok: [bool; L] = std::array::from_fn(|l| {
                 active[l] && code >= 0 && y[l].is_finite() && w[l] > 0.0 && sh[l] >= 0.0
@@ -222,7 +228,7 @@ impl RegRows<'_> {
                 continue;
             }
             let c = code as usize;
-            let (y, w, _) = self.ywsh::<L>(i);
+            let (y, w) = (lanes::<L>(&sc.yw, 2 * i), lanes::<L>(&sc.yw, 2 * i + 1));
             let ok = &sc.ok[i * L..(i + 1) * L];
             let mut res: [f64; L] =
                 std::array::from_fn(|l| if ok[l] { y[l] - yg[c][l] } else { 0.0 });

@@ -63,7 +63,7 @@ fn usable(c: f64) -> f64 {
 
 /// Asset `i`'s lanes of a `[asset][lane]` buffer.
 #[inline(always)]
-fn lanes<const L: usize>(buf: &[f64], i: usize) -> &[f64; L] {
+pub(crate) fn lanes<const L: usize>(buf: &[f64], i: usize) -> &[f64; L] {
     let s = &buf[i * L..(i + 1) * L];
     // SAFETY: `s` holds exactly L values (the slicing checked the bounds).
     unsafe { &*s.as_ptr().cast::<[f64; L]>() }
@@ -274,6 +274,9 @@ impl Rows<'_> {
                 counts.imputed[s][l] = kept[l].saturating_sub(used[l] as usize);
             }
         }
+        if !p.orthogonalize.is_empty() {
+            self.ortho_weights::<L>(sc);
+        }
         for (target, regs) in &p.orthogonalize {
             unsafe { self.orthogonalize::<L>(*target, regs, sc) };
         }
@@ -396,6 +399,34 @@ impl Rows<'_> {
         out.map(|v| if v.is_nan() { 0.0 } else { v })
     }
 
+    /// The orthogonalisations' regression weights of the kept assets, the same for every target:
+    /// usable caps, or 1 on a date where none is positive.
+    #[inline(always)]
+    fn ortho_weights<const L: usize>(&self, sc: &mut RowScratch) {
+        let has_caps = !self.caps.is_empty();
+        let mut total = [0.0; L];
+        sc.ow.clear();
+        for i in 0..self.n {
+            let keep = &sc.keep[i * L..(i + 1) * L];
+            for l in 0..L {
+                let w = match (keep[l], has_caps) {
+                    (false, _) => 0.0,
+                    (true, true) => sc.capw[i * L + l],
+                    (true, false) => 1.0,
+                };
+                total[l] += w;
+                sc.ow.push(w);
+            }
+        }
+        for i in 0..self.n {
+            for l in 0..L {
+                if total[l] <= 0.0 && sc.keep[i * L + l] {
+                    sc.ow[i * L + l] = 1.0;
+                }
+            }
+        }
+    }
+
     /// Replaces style `target` by its residual from a cap-weighted regression with intercept on
     /// `regs` over the kept assets, then z-scores it again without winsorising.
     #[inline(always)]
@@ -408,28 +439,6 @@ impl Rows<'_> {
         let n = self.n;
         let m = regs.len() + 1;
         let has_caps = !self.caps.is_empty();
-        // Regression weights of the kept assets: usable caps, or 1 where none is positive.
-        let mut total = [0.0; L];
-        sc.ow.clear();
-        for i in 0..n {
-            let keep = &sc.keep[i * L..(i + 1) * L];
-            for l in 0..L {
-                let w = match (keep[l], has_caps) {
-                    (false, _) => 0.0,
-                    (true, true) => sc.capw[i * L + l],
-                    (true, false) => 1.0,
-                };
-                total[l] += w;
-                sc.ow.push(w);
-            }
-        }
-        for i in 0..n {
-            for l in 0..L {
-                if total[l] <= 0.0 && sc.keep[i * L + l] {
-                    sc.ow[i * L + l] = 1.0;
-                }
-            }
-        }
         // Normal equations per date: lower triangle of [1, regs]' W [1, regs] and [1, regs]' W y.
         let mut a = vec![[0.0; L]; m * m];
         let mut rhs = vec![[0.0; L]; m];
