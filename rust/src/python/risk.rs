@@ -141,6 +141,48 @@ pub fn risk_descriptors(
     })
 }
 
+/// The regression's inputs and outputs from its Python arguments, for the plain and the fused
+/// binding; `exposures` is empty when the styles come block by block from the standardisation.
+#[allow(clippy::too_many_arguments)]
+fn regression<'a>(
+    exposures: &'a [f64],
+    k: usize,
+    returns: &'a PyReadonlyArrayDyn<'_, f64>,
+    lead: usize,
+    first: usize,
+    weights: &'a Option<PyReadonlyArrayDyn<'_, f64>>,
+    sqrt_shares: bool,
+    shares: &'a Option<PyReadonlyArrayDyn<'_, f64>>,
+    industries: &'a PyReadonlyArray1<'_, i64>,
+    n_industries: usize,
+    [fr, ts, st, rs]: [&'a mut PyReadwriteArrayDyn<'_, f64>; 4],
+) -> Result<(risk::RegressionInputs<'a>, risk::RegressionOutputs<'a>), Error> {
+    let (n, t) = dims2("returns", returns.shape())?;
+    let inp = risk::RegressionInputs {
+        exposures,
+        returns: input("returns", returns)?,
+        lead,
+        first,
+        weights: optional("weights", weights)?,
+        sqrt_shares,
+        shares: optional("shares", shares)?,
+        industries: industries.as_slice().map_err(|_| {
+            Error::shape("industries", "a contiguous int64 array", "a strided view")
+        })?,
+        n_industries,
+        k,
+        n,
+        t,
+    };
+    let out = risk::RegressionOutputs {
+        factor_returns: output("factor_returns", fr)?,
+        tstats: output("tstats", ts)?,
+        stats: output("stats", st)?,
+        residuals: output("residuals", rs)?,
+    };
+    Ok((inp, out))
+}
+
 /// Standardises `values` `(k, n_assets, n_dates)` in place; see `crate::risk::standardize`.
 #[pyfunction]
 #[pyo3(signature = (values, caps, universe, winsor, min_valid, orthogonalize, imputed, dropped, universe_count, threads))]
@@ -193,21 +235,21 @@ pub fn risk_standardize<'py>(
 #[pyfunction]
 #[pyo3(signature = (exposures, returns, lead, first, weights, sqrt_shares, shares, industries, n_industries, factor_returns, tstats, stats, residuals, threads))]
 #[allow(clippy::too_many_arguments)]
-pub fn risk_regression(
-    py: Python<'_>,
-    exposures: PyReadonlyArrayDyn<'_, f64>,
-    returns: PyReadonlyArrayDyn<'_, f64>,
+pub fn risk_regression<'py>(
+    py: Python<'py>,
+    exposures: PyReadonlyArrayDyn<'py, f64>,
+    returns: PyReadonlyArrayDyn<'py, f64>,
     lead: usize,
     first: usize,
-    weights: Option<PyReadonlyArrayDyn<'_, f64>>,
+    weights: Option<PyReadonlyArrayDyn<'py, f64>>,
     sqrt_shares: bool,
-    shares: Option<PyReadonlyArrayDyn<'_, f64>>,
-    industries: PyReadonlyArray1<'_, i64>,
+    shares: Option<PyReadonlyArrayDyn<'py, f64>>,
+    industries: PyReadonlyArray1<'py, i64>,
     n_industries: usize,
-    mut factor_returns: PyReadwriteArrayDyn<'_, f64>,
-    mut tstats: PyReadwriteArrayDyn<'_, f64>,
-    mut stats: PyReadwriteArrayDyn<'_, f64>,
-    mut residuals: PyReadwriteArrayDyn<'_, f64>,
+    mut factor_returns: PyReadwriteArrayDyn<'py, f64>,
+    mut tstats: PyReadwriteArrayDyn<'py, f64>,
+    mut stats: PyReadwriteArrayDyn<'py, f64>,
+    mut residuals: PyReadwriteArrayDyn<'py, f64>,
     threads: usize,
 ) -> PyResult<()> {
     let err = |e: Error| to_pyerr(py, &e);
@@ -222,32 +264,20 @@ pub fn risk_regression(
             )))
         }
     };
-    let inp = risk::RegressionInputs {
-        exposures: input("exposures", &exposures).map_err(err)?,
-        returns: input("returns", &returns).map_err(err)?,
+    let (inp, out) = regression(
+        input("exposures", &exposures).map_err(err)?,
+        k,
+        &returns,
         lead,
         first,
-        weights: optional("weights", &weights).map_err(err)?,
+        &weights,
         sqrt_shares,
-        shares: optional("shares", &shares).map_err(err)?,
-        industries: industries.as_slice().map_err(|_| {
-            err(Error::shape(
-                "industries",
-                "a contiguous int64 array",
-                "a strided view",
-            ))
-        })?,
+        &shares,
+        &industries,
         n_industries,
-        k,
-        n,
-        t,
-    };
-    let out = risk::RegressionOutputs {
-        factor_returns: output("factor_returns", &mut factor_returns).map_err(err)?,
-        tstats: output("tstats", &mut tstats).map_err(err)?,
-        stats: output("stats", &mut stats).map_err(err)?,
-        residuals: output("residuals", &mut residuals).map_err(err)?,
-    };
+        [&mut factor_returns, &mut tstats, &mut stats, &mut residuals],
+    )
+    .map_err(err)?;
     compute(py, threads, (k + 1) * n * t, move || {
         crate::pool::install(threads, move || risk::factor_regression(&inp, out))?
     })
@@ -404,33 +434,21 @@ pub fn risk_standardize_regress<'py>(
     )
     .map_err(err)?;
     let (k, n, t) = (st.k, st.n, st.t);
-    let (rn, rt) = dims2("returns", returns.shape()).map_err(err)?;
-    let inp = risk::RegressionInputs {
-        exposures: &[],
-        returns: input("returns", &returns).map_err(err)?,
+    // The styles come from the standardisation, block by block.
+    let (inp, out) = regression(
+        &[],
+        k,
+        &returns,
         lead,
         first,
-        weights: optional("weights", &weights).map_err(err)?,
+        &weights,
         sqrt_shares,
-        shares: optional("shares", &shares).map_err(err)?,
-        industries: industries.as_slice().map_err(|_| {
-            err(Error::shape(
-                "industries",
-                "a contiguous int64 array",
-                "a strided view",
-            ))
-        })?,
+        &shares,
+        &industries,
         n_industries,
-        k,
-        n: rn,
-        t: rt,
-    };
-    let out = risk::RegressionOutputs {
-        factor_returns: output("factor_returns", &mut factor_returns).map_err(err)?,
-        tstats: output("tstats", &mut tstats).map_err(err)?,
-        stats: output("stats", &mut stats).map_err(err)?,
-        residuals: output("residuals", &mut residuals).map_err(err)?,
-    };
+        [&mut factor_returns, &mut tstats, &mut stats, &mut residuals],
+    )
+    .map_err(err)?;
     compute(py, threads, (k + 1) * n * t, move || {
         crate::pool::install(threads, move || {
             risk::standardize_and_regress(
