@@ -73,3 +73,30 @@ sys.exit(os.waitstatus_to_exitcode(status))
         [sys.executable, "-c", code], timeout=60, capture_output=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_streams_without_deadlock() -> None:
+    # A stream update of a large universe wakes the crew's helper; the child has no helper and
+    # must build its own instead of waiting for the parent's.
+    code = r"""
+import os, sys, numpy as np, ferroquant as fq
+from ferroquant.stream import Stream
+c = 50 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, (3000, 90)), axis=1))
+with fq.threads(2):
+    s = Stream.from_history(c[:, :60], "standard", symbols=[str(i) for i in range(3000)])
+    for t in range(60, 70):
+        s.update(c[:, t])
+    pid = os.fork()
+    if pid == 0:
+        for t in range(70, 90):
+            last = s.update(c[:, t]).values
+        want = np.stack([o[:, -1] for o in fq.indicators.standard(c)], axis=1)
+        os._exit(0 if np.array_equal(last, want, equal_nan=True) else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], timeout=60, capture_output=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr

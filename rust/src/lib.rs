@@ -6,6 +6,7 @@
 
 pub mod bbands;
 pub mod convention;
+pub mod crew;
 pub mod ema;
 pub mod error;
 pub mod factors;

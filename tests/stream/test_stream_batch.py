@@ -139,18 +139,17 @@ def test_restore_in_a_new_process_continues_bit_identically(tmp_path: Any) -> No
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_results_do_not_depend_on_threads(threads: int) -> None:
+@pytest.mark.parametrize("specs", [["standard"], ["standard", "ema(12)"]])
+def test_results_do_not_depend_on_threads(threads: int, specs: list[str]) -> None:
+    # 3,000 symbols: with more than one thread, updates share their chunks with the crew's
+    # helpers (both the ring layout of the standard set alone and the general one).
     rng = np.random.default_rng(9)
     c = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, size=(3000, 80)), axis=1))
     c[::7, 30:40] = np.nan
     with fq.threads(threads):
-        s = Stream.from_history(
-            c[:, :60], ["standard", "ema(12)"], symbols=[str(i) for i in range(3000)]
-        )
+        s = Stream.from_history(c[:, :60], specs, symbols=[str(i) for i in range(3000)])
         got = run_stream(s, c, c, c, start=60)
-    assert np.array_equal(
-        got, expected(["standard", "ema(12)"], c, c, c, "pandas")[60:], equal_nan=True
-    )
+    assert np.array_equal(got, expected(specs, c, c, c, "pandas")[60:], equal_nan=True)
 
 
 def test_symbols_come_and_go_without_touching_the_others() -> None:

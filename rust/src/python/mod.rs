@@ -397,10 +397,11 @@ fn thread_pool_size(threads: usize) -> usize {
     crate::pool::resolve(threads)
 }
 
-/// Forgets the parent's pools in a forked child (registered with `os.register_at_fork`).
+/// Forgets the parent's pools and crews in a forked child (registered with `os.register_at_fork`).
 #[pyfunction]
 fn _after_fork_in_child() {
     crate::pool::forget_after_fork();
+    crate::crew::forget_after_fork();
 }
 
 /// Compile-time facts about this build.

@@ -16,11 +16,11 @@ use pyo3::types::PyBytes;
 /// calling thread and the pool (a stream step costs about as much as eight batch cells).
 const CELLS_PER_OUTPUT: usize = 8;
 
-/// Updates of fewer symbols run on the calling thread even when more threads are allowed: a
-/// live stream's ticks come with pauses in between, so the pool's workers are asleep when a tick
-/// arrives, and waking them (~70 µs on the 2-vCPU reference machine) costs more than splitting
-/// saves below this size (measured: 4,000 symbols take 56 µs on one thread, 129 µs on two).
-const PARALLEL_MIN_SYMBOLS: usize = 32_768;
+/// Updates of fewer symbols run on the calling thread alone. Larger ones share their chunks with
+/// the crew ([`crate::crew`]), whose helpers stay awake between ticks that come close together;
+/// below this size the claims and the wait for a helper's last chunk cost more than they save
+/// (measured on the 2-vCPU reference machine: see benches/README.md).
+const CREW_MIN_SYMBOLS: usize = 512;
 
 fn spec(kind: &str, p: &[f64], convention: &str) -> Result<Spec, Error> {
     let conv = Convention::parse(convention)?;
@@ -141,23 +141,20 @@ impl StreamCore {
             .as_slice_mut()
             .map_err(|_| pyo3::exceptions::PyValueError::new_err("out must be C-contiguous"))?;
         let cells = self.inner.len() * self.inner.outputs() * CELLS_PER_OUTPUT;
-        let parallel = !inline(cells)
-            && self.inner.len() >= PARALLEL_MIN_SYMBOLS
-            && crate::pool::resolve(threads) > 1;
+        let crew = if self.inner.len() >= CREW_MIN_SYMBOLS && crate::pool::resolve(threads) > 1 {
+            Some(crate::crew::get(threads).map_err(|e| to_pyerr(py, &e))?)
+        } else {
+            None
+        };
         let inner = &mut self.inner;
-        let work = move || {
+        compute_serial(py, cells, move || {
             let tick = Tick {
                 close: c,
                 high: h,
                 low: l,
             };
-            inner.update(tick, out, commit, parallel)
-        };
-        if parallel {
-            compute(py, threads, cells, work)
-        } else {
-            compute_serial(py, cells, work)
-        }
+            inner.update(tick, out, commit, crew.as_deref())
+        })
     }
 
     /// [`StreamCore::update`] of closes only, into a new `(n_symbols, n_outputs)` array (the

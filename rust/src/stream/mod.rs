@@ -8,8 +8,9 @@
 //! buffer only has to hold `keep` bars once it has been compacted: the results are the batch
 //! results bit for bit, at every bar, whatever the history length.
 //!
-//! Symbols are independent, so updates run in parallel over chunks of symbols and give the same
-//! bits for any thread count. Nothing is written before every input has been checked.
+//! Symbols are independent, so an update shares chunks of symbols with a [`Crew`] and a warm-up
+//! runs in parallel over symbols, with the same bits for any thread count. Nothing is written
+//! before every input has been checked.
 
 mod codec;
 mod lanes;
@@ -23,6 +24,7 @@ use codec::encode;
 pub(crate) use spec::Node;
 pub use spec::Spec;
 
+use crate::crew::Crew;
 use crate::error::{Error, Result};
 use lanes::{Slot, GROUP, RING};
 use rayon::prelude::*;
@@ -290,7 +292,7 @@ impl Stream {
         tick: Tick<'_>,
         out: &mut [f64],
         commit: bool,
-        parallel: bool,
+        crew: Option<&Crew>,
     ) -> Result<()> {
         self.check(&tick)?;
         if out.len() != self.n * self.n_out {
@@ -301,8 +303,7 @@ impl Stream {
             ));
         }
         if self.ring_mode() {
-            self.update_ring(&tick, out, commit, parallel);
-            return Ok(());
+            return self.update_ring(&tick, out, commit, crew);
         }
         let ctx = Ctx {
             layout: self.layout(),
@@ -326,26 +327,15 @@ impl Stream {
             );
         };
         let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
-        if parallel {
-            self.hist
-                .par_chunks_mut(CHUNK * block)
-                .zip(self.len.par_chunks_mut(CHUNK))
-                .zip(self.nodes.par_chunks_mut(CHUNK * ns))
-                .zip(out.par_chunks_mut(CHUNK * n_out))
-                .zip(self.slots.par_chunks_mut(CHUNK / GROUP))
-                .enumerate()
-                .for_each(work);
-        } else {
-            self.hist
-                .chunks_mut(CHUNK * block)
-                .zip(self.len.chunks_mut(CHUNK))
-                .zip(self.nodes.chunks_mut(CHUNK * ns))
-                .zip(out.chunks_mut(CHUNK * n_out))
-                .zip(self.slots.chunks_mut(CHUNK / GROUP))
-                .enumerate()
-                .for_each(work);
-        }
-        Ok(())
+        let chunks = self
+            .hist
+            .chunks_mut(CHUNK * block)
+            .zip(self.len.chunks_mut(CHUNK))
+            .zip(self.nodes.chunks_mut(CHUNK * ns))
+            .zip(out.chunks_mut(CHUNK * n_out))
+            .zip(self.slots.chunks_mut(CHUNK / GROUP))
+            .enumerate();
+        each(chunks, crew, work)
     }
 
     /// Feeds `n_bars` bars of history to every symbol (panels `(n, n_bars)`, row-major), as if
@@ -432,7 +422,13 @@ impl Stream {
     }
 
     /// [`Stream::update`] in the ring layout (checked input).
-    fn update_ring(&mut self, tick: &Tick<'_>, out: &mut [f64], commit: bool, parallel: bool) {
+    fn update_ring(
+        &mut self,
+        tick: &Tick<'_>,
+        out: &mut [f64],
+        commit: bool,
+        crew: Option<&Crew>,
+    ) -> Result<()> {
         if self.ring_stale {
             self.rebuild_ring();
         }
@@ -462,30 +458,20 @@ impl Stream {
                 commit,
             );
         };
-        if parallel {
-            self.hist
-                .par_chunks_mut(CHUNK * block)
-                .zip(self.len.par_chunks_mut(CHUNK))
-                .zip(self.nodes.par_chunks_mut(CHUNK * ns))
-                .zip(out.par_chunks_mut(CHUNK * n_out))
-                .zip(self.slots.par_chunks_mut(CHUNK / GROUP))
-                .zip(self.ring.par_chunks_mut(RING * CHUNK))
-                .enumerate()
-                .for_each(work);
-        } else {
-            self.hist
-                .chunks_mut(CHUNK * block)
-                .zip(self.len.chunks_mut(CHUNK))
-                .zip(self.nodes.chunks_mut(CHUNK * ns))
-                .zip(out.chunks_mut(CHUNK * n_out))
-                .zip(self.slots.chunks_mut(CHUNK / GROUP))
-                .zip(self.ring.chunks_mut(RING * CHUNK))
-                .enumerate()
-                .for_each(work);
-        }
+        let chunks = self
+            .hist
+            .chunks_mut(CHUNK * block)
+            .zip(self.len.chunks_mut(CHUNK))
+            .zip(self.nodes.chunks_mut(CHUNK * ns))
+            .zip(out.chunks_mut(CHUNK * n_out))
+            .zip(self.slots.chunks_mut(CHUNK / GROUP))
+            .zip(self.ring.chunks_mut(RING * CHUNK))
+            .enumerate();
+        each(chunks, crew, work)?;
         if commit {
             self.ring_at = (row + 1) % RING;
         }
+        Ok(())
     }
 
     /// Rebuilds every chunk's ring from the symbols' buffers (all groups out of lanes), the
@@ -602,6 +588,22 @@ fn first_infinite_in(v: &[f64]) -> Option<usize> {
             })
             .flatten()
     })
+}
+
+/// Runs `f` on every chunk of an update, on the calling thread or shared with a crew's helpers
+/// (chunks are independent, so the results do not depend on which thread takes which).
+fn each<T: Send>(
+    chunks: impl Iterator<Item = T>,
+    crew: Option<&Crew>,
+    f: impl Fn(T) + Sync,
+) -> Result<()> {
+    match crew {
+        Some(crew) => crew.for_each(chunks.collect(), f),
+        None => {
+            chunks.for_each(f);
+            Ok(())
+        }
+    }
 }
 
 /// A work item of an update in the ring layout: (chunk index, ([`ChunkParts`], the chunk's ring)).

@@ -2,6 +2,13 @@ use super::*;
 use crate::convention::Convention::{Pandas, Talib};
 use crate::standard::OUTPUTS;
 
+/// A two-thread crew when `on` (updates shared with a helper), else the calling thread alone.
+fn crew(on: bool) -> Option<&'static crate::crew::Crew> {
+    static CREW: std::sync::OnceLock<std::sync::Arc<crate::crew::Crew>> =
+        std::sync::OnceLock::new();
+    on.then(|| &**CREW.get_or_init(|| crate::crew::get(2).unwrap()))
+}
+
 /// Prices with NaN runs, a late listing, an early delisting and a flat run.
 fn panel(n: usize, bars: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut state = seed;
@@ -149,8 +156,9 @@ fn stream_equals_batch(lanes: bool) {
             high: &hh,
             low: &ll,
         };
-        s.update(tick, &mut peeked, false, t % 2 == 0).unwrap();
-        s.update(tick, &mut out, true, t % 3 == 0).unwrap();
+        s.update(tick, &mut peeked, false, crew(t % 2 == 0))
+            .unwrap();
+        s.update(tick, &mut out, true, crew(t % 3 == 0)).unwrap();
         assert!(same(&out, &peeked), "peek differs at bar {t}");
         assert!(
             same(&out, &want.concat()),
@@ -205,7 +213,7 @@ fn warm_then_update_equals_batch_and_symbols_come_and_go() {
             },
             &mut out,
             true,
-            false,
+            crew(false),
         )
         .unwrap();
         for (j, &i) in kept.iter().enumerate() {
@@ -230,7 +238,7 @@ fn bad_input_is_refused_before_anything_changes() {
             },
             &mut out,
             true,
-            false,
+            crew(false),
         )
         .unwrap_err();
     assert!(matches!(e, Error::NonFinite { asset: 1, .. }));
@@ -244,7 +252,7 @@ fn bad_input_is_refused_before_anything_changes() {
             },
             &mut out,
             true,
-            false
+            crew(true)
         )
         .is_err());
     assert_eq!(s.checkpoint(b"").unwrap(), before);
@@ -306,7 +314,7 @@ fn hostile_magnitudes_take_the_recompute_paths_and_stay_exact() {
             high: &[],
             low: &[],
         };
-        s.update(tick, &mut out, true, false).unwrap();
+        s.update(tick, &mut out, true, crew(false)).unwrap();
         let want: Vec<f64> = want.iter().flat_map(|w| w[..6].to_vec()).collect();
         assert!(same(&out, &want), "bar {t}");
     }
@@ -336,7 +344,7 @@ fn a_fall_of_21_orders_of_magnitude_takes_the_exact_fallback_and_stays_exact() {
             high: &[],
             low: &[],
         };
-        s.update(tick, &mut out, true, false).unwrap();
+        s.update(tick, &mut out, true, crew(false)).unwrap();
         let want: Vec<f64> = want.iter().flat_map(|w| w[..OUTPUTS].to_vec()).collect();
         assert!(same(&out, &want), "bar {t}");
     }
@@ -402,10 +410,12 @@ fn standard_set_alone_in_the_ring_layout_equals_batch() {
             let mut y = x.clone();
             y[0] = f64::NAN;
             y[m - 2] = f64::NAN;
-            s.update(tick(&y), &mut peeked, false, t % 2 == 0).unwrap();
+            s.update(tick(&y), &mut peeked, false, crew(t % 2 == 0))
+                .unwrap();
         }
-        s.update(tick(&x), &mut peeked, false, false).unwrap();
-        s.update(tick(&x), &mut out, true, t % 3 == 0).unwrap();
+        s.update(tick(&x), &mut peeked, false, crew(false)).unwrap();
+        s.update(tick(&x), &mut out, true, crew(t % 3 == 0))
+            .unwrap();
         assert!(same(&out, &peeked), "peek differs at bar {t}");
         for (j, &i) in ids.iter().enumerate() {
             let got = &out[j * OUTPUTS..][..OUTPUTS];
@@ -439,5 +449,40 @@ fn the_infinity_check_finds_the_first_one_on_every_path() {
             assert_eq!(first_infinite(&v), want, "n = {n}");
             assert_eq!(first_infinite_in(&v), want, "n = {n}");
         }
+    }
+}
+
+#[test]
+fn updates_shared_with_a_crew_equal_the_calling_thread_alone() {
+    // Enough symbols for several chunks, so the helper really takes some; both the general
+    // layout (several indicators) and the ring layout (the standard set alone).
+    let (n, bars) = (CHUNK * 5 + 37, 120);
+    let (c, h, l) = panel(n, bars, 5);
+    for specs in [specs(), vec![Spec::Standard]] {
+        let mut alone = Stream::new(specs.clone(), n).unwrap();
+        let mut shared = Stream::new(specs, n).unwrap();
+        let width = alone.outputs();
+        let (mut a, mut b) = (vec![0.0; n * width], vec![0.0; n * width]);
+        for t in 0..bars {
+            let (cc, hh, ll) = (
+                column(&c, n, bars, t),
+                column(&h, n, bars, t),
+                column(&l, n, bars, t),
+            );
+            let tick = Tick {
+                close: &cc,
+                high: &hh,
+                low: &ll,
+            };
+            for commit in [false, true] {
+                alone.update(tick, &mut a, commit, crew(false)).unwrap();
+                shared.update(tick, &mut b, commit, crew(true)).unwrap();
+                assert!(same(&a, &b), "bar {t}, commit {commit}");
+            }
+        }
+        assert_eq!(
+            alone.checkpoint(b"").unwrap(),
+            shared.checkpoint(b"").unwrap()
+        );
     }
 }
