@@ -218,13 +218,15 @@ impl StreamCore {
         self.inner.remove(&indices).map_err(|e| to_pyerr(py, &e))
     }
 
-    /// The checkpoint bytes, carrying `header`.
+    /// The checkpoint bytes, carrying `header`, encoded straight into the `bytes` object.
     fn checkpoint<'py>(&mut self, py: Python<'py>, header: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self
-            .inner
-            .checkpoint(header)
-            .map_err(|e| to_pyerr(py, &e))?;
-        Ok(PyBytes::new(py, &bytes))
+        let inner = &mut self.inner;
+        let len = inner.checkpoint_len(header).map_err(|e| to_pyerr(py, &e))?;
+        PyBytes::new_with(py, len, |out| {
+            inner
+                .checkpoint_into(header, out)
+                .map_err(|e| to_pyerr(py, &e))
+        })
     }
 
     /// `(header, core)` from checkpoint bytes.

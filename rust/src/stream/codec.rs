@@ -15,11 +15,26 @@ const MAGIC: &[u8; 8] = b"FQSTREAM";
 /// Bump on any change of the layout below; old checkpoints are then refused with a clear error.
 pub const FORMAT: u32 = 1;
 
-struct Writer(Vec<u8>);
+/// Writes into a buffer of the exact checkpoint size ([`encoded_len`]); a write past its end is
+/// recorded, not a panic, and turns into an error at the end.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+    overflow: bool,
+}
 
-impl Writer {
+impl Writer<'_> {
+    fn bytes(&mut self, b: &[u8]) {
+        match self.buf.get_mut(self.at..self.at + b.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                self.at += b.len();
+            }
+            None => self.overflow = true,
+        }
+    }
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
     fn f64(&mut self, v: f64) {
         self.u64(v.to_bits());
@@ -120,7 +135,7 @@ impl Reader<'_> {
     }
 }
 
-fn put_spec(w: &mut Writer, s: &Spec) {
+fn put_spec(w: &mut Writer<'_>, s: &Spec) {
     match *s {
         Spec::Standard => w.u64(0),
         Spec::Sma {
@@ -220,7 +235,7 @@ fn get_spec(r: &mut Reader<'_>) -> Result<Spec> {
     })
 }
 
-fn put_node(w: &mut Writer, node: &Node) {
+fn put_node(w: &mut Writer<'_>, node: &Node) {
     match node {
         Node::Standard(s) => {
             w.window(&s.w20);
@@ -286,23 +301,75 @@ fn get_node(r: &mut Reader<'_>, node: &mut Node) -> Result<()> {
     }
 }
 
-/// The checkpoint of a flushed `stream` (see [`Stream::checkpoint`]), carrying the caller's
-/// `header` bytes.
-pub(super) fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
+/// Bytes of one encoded window ([`Writer::window`]): its count and 13 floats.
+const WINDOW_BYTES: usize = 8 + 13 * 8;
+/// Bytes of one encoded EMA ([`Writer::ema`]).
+const EMA_BYTES: usize = 3 * 8;
+
+/// Bytes [`put_node`] writes for `node` (kept beside it: the two change together, and
+/// [`encode_into`] refuses a size that does not match what was written).
+fn node_len(node: &Node) -> usize {
+    match node {
+        Node::Standard(_) => 4 * WINDOW_BYTES,
+        Node::Sma(_) | Node::Bollinger(_) => WINDOW_BYTES,
+        Node::Cutler(_) => 2 * WINDOW_BYTES,
+        Node::Ema(_) => EMA_BYTES,
+        Node::Macd(_) => 3 * EMA_BYTES,
+        Node::Wilder(_) => 3 * 8,
+        Node::Atr(_) => 2 * 8,
+    }
+}
+
+/// Everything before the symbols: magic, format, header, specs and symbol count.
+fn prefix(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
     let header_len = u32::try_from(header.len()).map_err(|_| bad("the header is too large"))?;
-    let per_symbol = stream.inputs * stream.keep * 8 + stream.specs.len() * 4 * 112 + 8;
-    let mut w = Writer(Vec::with_capacity(
-        64 + header.len() + stream.n * per_symbol,
-    ));
-    w.0.extend_from_slice(MAGIC);
-    w.0.extend_from_slice(&FORMAT.to_le_bytes());
-    w.0.extend_from_slice(&header_len.to_le_bytes());
-    w.0.extend_from_slice(header);
+    let mut head = Vec::with_capacity(64 + header.len() + 48 * stream.specs.len());
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&FORMAT.to_le_bytes());
+    head.extend_from_slice(&header_len.to_le_bytes());
+    head.extend_from_slice(header);
+    let mut specs = vec![0u8; 8 + 6 * 8 * stream.specs.len()];
+    let mut w = Writer {
+        buf: &mut specs,
+        at: 0,
+        overflow: false,
+    };
     w.usize(stream.specs.len());
     for s in &stream.specs {
         put_spec(&mut w, s);
     }
     w.usize(stream.n);
+    let used = w.at;
+    head.extend_from_slice(&specs[..used]);
+    Ok(head)
+}
+
+/// The size of the checkpoint of a flushed `stream` with `header`.
+pub(super) fn encoded_len(stream: &Stream, header: &[u8]) -> Result<usize> {
+    let ns = stream.specs.len();
+    let per_symbol_nodes: usize = stream.nodes.iter().take(ns).map(node_len).sum();
+    let bars: usize = stream
+        .len
+        .iter()
+        .map(|f| (f.len as usize).min(stream.keep))
+        .sum();
+    Ok(prefix(stream, header)?.len()
+        + stream.n * (8 + per_symbol_nodes)
+        + bars * stream.inputs * 8
+        + 4)
+}
+
+/// Writes the checkpoint of a flushed `stream` (see [`Stream::checkpoint`]), carrying the
+/// caller's `header` bytes, into `out` of exactly [`encoded_len`] bytes: the Python binding
+/// encodes straight into the `bytes` object, sparing a copy of megabytes.
+pub(super) fn encode_into(stream: &Stream, header: &[u8], out: &mut [u8]) -> Result<()> {
+    let head = prefix(stream, header)?;
+    let mut w = Writer {
+        buf: out,
+        at: 0,
+        overflow: false,
+    };
+    w.bytes(&head);
     let (block, ns) = (stream.inputs * stream.cap, stream.specs.len());
     for i in 0..stream.n {
         let len = stream.len[i].len as usize;
@@ -318,9 +385,26 @@ pub(super) fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
             put_node(&mut w, node);
         }
     }
-    let crc = crc32fast::hash(&w.0);
-    w.0.extend_from_slice(&crc.to_le_bytes());
-    Ok(w.0)
+    let (at, overflow) = (w.at, w.overflow);
+    if overflow || at + 4 != out.len() {
+        return Err(Error::Internal {
+            reason: format!(
+                "checkpoint size: {} bytes written for a buffer of {}",
+                at + 4,
+                out.len()
+            ),
+        });
+    }
+    let crc = crc32fast::hash(&out[..at]);
+    out[at..].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
+/// The checkpoint of a flushed `stream` as a new vector (see [`encode_into`]).
+pub(super) fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
+    let mut out = vec![0; encoded_len(stream, header)?];
+    encode_into(stream, header, &mut out)?;
+    Ok(out)
 }
 
 /// The header and the stream of a checkpoint made by [`encode`].

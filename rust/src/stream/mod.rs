@@ -20,7 +20,7 @@ mod tests;
 mod tick;
 
 pub use codec::decode;
-use codec::encode;
+use codec::{encode, encode_into, encoded_len};
 pub(crate) use spec::Node;
 pub use spec::Spec;
 
@@ -541,6 +541,18 @@ impl Stream {
     pub fn checkpoint(&mut self, header: &[u8]) -> Result<Vec<u8>> {
         self.flush();
         encode(self, header)
+    }
+
+    /// The size of the checkpoint with `header`, for [`Stream::checkpoint_into`].
+    pub fn checkpoint_len(&mut self, header: &[u8]) -> Result<usize> {
+        self.flush();
+        encoded_len(self, header)
+    }
+
+    /// [`Stream::checkpoint`] into `out`, of exactly [`Stream::checkpoint_len`] bytes.
+    pub fn checkpoint_into(&mut self, header: &[u8], out: &mut [u8]) -> Result<()> {
+        self.flush();
+        encode_into(self, header, out)
     }
 
     fn layout(&self) -> Layout {
