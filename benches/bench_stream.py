@@ -667,14 +667,19 @@ def verdicts(results: list[UniverseResult], overhead: float) -> list[str]:
         )
 
     tick_line(4000, "tick_4000", "4,000-symbol tick, six outputs,")
-    base = rows.get((fq_label("talib", FQ_OUT), 4000))
     handles = rows.get((TALIB_HANDLES, 4000))
-    if base and handles:
-        ratio = handles.median / base.median
+    # The issue's "≈ 140x" is its 20 µs target for the standard set against the handles' 2.8 ms;
+    # the talib-convention set (what the handles compute) is shown beside it.
+    ratios = [
+        f"{fmt_ratio(handles.median / base.median)} faster than the {conv} set "
+        f"({us(base.median)} µs)"
+        for conv in CONVENTIONS
+        if handles and (base := rows.get((fq_label(conv, FQ_OUT), 4000)))
+    ]
+    if handles and ratios:
         lines.append(
-            f"vs TA-Lib stream handles at 4,000 symbols (issue: ≈ {TARGETS['talib_ratio']:.0f}x): "
-            f"{fmt_ratio(ratio)} faster (TA-Lib {us(handles.median)} µs / ferroquant talib "
-            f"{us(base.median)} µs)"
+            f"vs TA-Lib stream handles at 4,000 symbols ({us(handles.median)} µs; issue: "
+            f"≈ {TARGETS['talib_ratio']:.0f}x for the standard set): {'; '.join(ratios)}"
         )
     tick_line(100, "tick_100", "100-symbol tick (call overhead)")
     limit = TARGETS["checkpoint_4000"]
