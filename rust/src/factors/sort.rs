@@ -45,18 +45,13 @@ pub fn sort_by_value(
     }
     keys.truncate(n);
     radix_sort_high(keys, tmp, &mut hist);
+    // Three plain loops (no capacity check per name, the first and last vectorise) rather than
+    // one that pushes twice per name.
     order.clear();
+    order.extend(keys.iter().map(|&p| p as u32));
     sorted.clear();
-    let mut descents = false;
-    let mut prev = f64::NEG_INFINITY;
-    for &p in keys.iter() {
-        let k = p as u32;
-        let v = values[k as usize];
-        descents |= v < prev;
-        prev = v;
-        order.push(k);
-        sorted.push(v);
-    }
+    sorted.extend(order.iter().map(|&k| values[k as usize]));
+    let descents = sorted.windows(2).fold(false, |any, w| any | (w[1] < w[0]));
     if !descents {
         return;
     }
