@@ -33,6 +33,8 @@ pub struct Scratch {
     rv: Vec<f64>,
     xr: Vec<f64>,
     ry: Vec<f64>,
+    /// First position of each sorted value's run of ties.
+    starts: Vec<u32>,
     groups: GroupScratch,
 }
 
@@ -119,7 +121,7 @@ pub fn rank_date(
     );
     // Ranks: half-integers <= n_assets < 2^23, exact in f32.
     ranks.fill(0.0);
-    let sum_sq = 4.0 * scatter_ranks(&s.sorted, &s.order, &mut s.rx, ranks);
+    let sum_sq = 4.0 * scatter_ranks(&s.sorted, &s.order, &mut s.starts, ranks);
     // Ranked = finite and complete: a word at a time rather than a bit per name.
     for ((m, &f), &c) in mask.iter_mut().zip(&s.finite).zip(complete_bits) {
         *m = f & c;
@@ -162,14 +164,14 @@ pub fn rank_date(
 
 /// Averaged-tie ranks of `sorted` (as [`sorted_ranks`]) written to `ranks` at the names
 /// `order`, with their sum of squares (exact, so the summation order does not matter); `start`
-/// is scratch. The backward pass that completes each rank also scatters it.
+/// is scratch.
 #[inline(always)]
-fn scatter_ranks(sorted: &[f64], order: &[u32], start: &mut Vec<f64>, ranks: &mut [f32]) -> f64 {
+fn scatter_ranks(sorted: &[f64], order: &[u32], start: &mut Vec<u32>, ranks: &mut [f32]) -> f64 {
     let n = sorted.len().min(order.len());
     // Without ties (the usual cross-section of a continuous factor) the j-th name has rank j + 1
-    // and the sum of squares is n (n + 1) (2n + 1) / 6: exact, as the sum below is (integers
-    // below 2^53), so both ways give the same bits. The test folds without early exit so that it
-    // vectorises.
+    // and the sum of squares is n (n + 1) (2n + 1) / 6, exact like the sum over runs below
+    // (integers below 2^53), so both ways give the same bits. The test folds without early exit
+    // so that it vectorises.
     let ties = sorted[..n]
         .windows(2)
         .fold(false, |any, w| any | (w[0] == w[1]));
@@ -180,25 +182,29 @@ fn scatter_ranks(sorted: &[f64], order: &[u32], start: &mut Vec<f64>, ranks: &mu
         let m = n as f64;
         return m * (m + 1.0) * (2.0 * m + 1.0) / 6.0;
     }
+    // Twice an averaged rank is the sum of its run's first and last positions (1-based), an
+    // integer: ranks and squares are exact in integer arithmetic. Two branch-free passes (runs
+    // are short and frequent in rounded data): run starts forward, run ends backward. A float
+    // accumulator indexed by position parity stayed in memory (a store-to-load chain per name).
     start.clear();
-    start.resize(n, 0.0);
-    let (mut first, mut prev) = (0, f64::NAN);
+    start.resize(n, 0);
+    let (mut first, mut prev) = (0u32, f64::NAN);
     for (j, (&v, o)) in sorted.iter().zip(start.iter_mut()).enumerate() {
-        first = if v == prev { first } else { j };
+        first = if v == prev { first } else { j as u32 };
         prev = v;
-        *o = first as f64;
+        *o = first;
     }
-    let (mut end, mut next) = (n, f64::NAN);
-    let mut acc = [0.0; 2];
+    let (mut end, mut next) = (n as u64, f64::NAN);
+    let mut sum4 = 0u64;
     for j in (0..n).rev() {
         let v = sorted[j];
-        end = if v == next { end } else { j + 1 };
+        end = if v == next { end } else { j as u64 + 1 };
         next = v;
-        let r = 0.5 * (start[j] + (end + 1) as f64);
-        ranks[order[j] as usize] = r as f32;
-        acc[j % 2] += r * r;
+        let two_r = u64::from(start[j]) + end + 1;
+        ranks[order[j] as usize] = two_r as f32 * 0.5;
+        sum4 += two_r * two_r;
     }
-    acc[0] + acc[1]
+    sum4 as f64 / 4.0
 }
 
 /// Slots of one horizon in a date record (see [`super::cross`]).
