@@ -95,19 +95,30 @@ impl<const L: usize> Moments<L> {
         }
     }
 
-    /// Adds one row (`v`, weights `w`), branch-free so the lanes vectorise.
+    /// Adds one row (`v`, weights `w`), branch-free so the lanes vectorise: the finiteness test
+    /// is a float compare and each statistic has its own loop over the lanes. (One loop doing
+    /// all five per lane was packed across the statistics instead, one lane at a time, with a
+    /// branch per lane and the sums moved through the stack on every row.)
     #[inline(always)]
     fn add(&mut self, v: &[f64; L], w: &[f64; L]) {
+        let ok: [bool; L] = std::array::from_fn(|l| v[l].abs() < f64::INFINITY);
+        let x: [f64; L] = std::array::from_fn(|l| if ok[l] { v[l] } else { 0.0 });
+        let wm: [f64; L] = std::array::from_fn(|l| if ok[l] { w[l] } else { 0.0 });
+        let d: [f64; L] = std::array::from_fn(|l| if ok[l] { v[l] - self.shift[l] } else { 0.0 });
         for l in 0..L {
-            let ok = v[l].is_finite();
-            let x = if ok { v[l] } else { 0.0 };
-            let wm = if ok { w[l] } else { 0.0 };
-            let d = if ok { v[l] - self.shift[l] } else { 0.0 };
-            self.sq[l] += d * d;
-            self.cnt[l] += if ok { 1.0 } else { 0.0 };
-            self.sum[l] += x;
-            self.sw[l] += wm;
-            self.swv[l] += wm * x;
+            self.sq[l] += d[l] * d[l];
+        }
+        for l in 0..L {
+            self.cnt[l] += if ok[l] { 1.0 } else { 0.0 };
+        }
+        for l in 0..L {
+            self.sum[l] += x[l];
+        }
+        for l in 0..L {
+            self.sw[l] += wm[l];
+        }
+        for l in 0..L {
+            self.swv[l] += wm[l] * x[l];
         }
     }
 
