@@ -8,7 +8,7 @@
 use super::columns::{prefetch, SharedOut};
 use super::linalg::Cholesky;
 use super::wls::{RegressionInputs, SharedOutputs};
-use super::zrows::lanes;
+use super::zrows::{fin, lanes};
 
 /// Rows prefetched ahead of the one in use (rows lie a page or more apart).
 const AHEAD: usize = 12;
@@ -127,12 +127,12 @@ impl RegRows<'_> {
             sc.yw.extend(w);
             let code = inp.industries[i];
             let mut ok: [bool; L] = std::array::from_fn(|l| {
-                active[l] && code >= 0 && y[l].is_finite() && w[l] > 0.0 && sh[l] >= 0.0
+                active[l] && code >= 0 && fin(y[l]) && w[l] > 0.0 && sh[l] >= 0.0
             });
             for s in 0..k {
                 xm[s] = unsafe { self.xrow::<L>(s, i) };
                 for l in 0..L {
-                    ok[l] &= xm[s][l].is_finite();
+                    ok[l] &= fin(xm[s][l]);
                 }
             }
             sc.ok.extend(ok);
@@ -162,10 +162,10 @@ impl RegRows<'_> {
                 for l in 0..L {
                     r[a][l] += wx[l] * ym[l];
                 }
-                for b in 0..=a {
-                    for l in 0..L {
-                        m[a * k + b][l] += wx[l] * xm[b][l];
-                    }
+                // Row `a` of the lower triangle as zipped slices (an inclusive range indexing
+                // `m` left a bounds check per entry, and the lanes were done one at a time).
+                for (mb, xb) in m[a * k..a * k + a + 1].iter_mut().zip(&xm[..a + 1]) {
+                    *mb = std::array::from_fn(|l| mb[l] + wx[l] * xb[l]);
                 }
             }
         }

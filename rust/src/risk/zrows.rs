@@ -51,6 +51,14 @@ pub struct RowCounts<const L: usize> {
     pub imputed: Vec<[usize; L]>,
 }
 
+/// `x.is_finite()` as a float compare: the same answer for every value (NaN compares false), but
+/// it stays in the vector registers where `is_finite`'s integer test on the bits made the
+/// compiler take the lanes out one at a time.
+#[inline(always)]
+pub(crate) fn fin(x: f64) -> bool {
+    x.abs() < f64::INFINITY
+}
+
 /// Weight of a cap in the means: usable when finite and positive.
 #[inline(always)]
 fn usable(c: f64) -> f64 {
@@ -101,7 +109,7 @@ impl<const L: usize> Moments<L> {
     /// branch per lane and the sums moved through the stack on every row.)
     #[inline(always)]
     fn add(&mut self, v: &[f64; L], w: &[f64; L]) {
-        let ok: [bool; L] = std::array::from_fn(|l| v[l].abs() < f64::INFINITY);
+        let ok: [bool; L] = std::array::from_fn(|l| fin(v[l]));
         let x: [f64; L] = std::array::from_fn(|l| if ok[l] { v[l] } else { 0.0 });
         let wm: [f64; L] = std::array::from_fn(|l| if ok[l] { w[l] } else { 0.0 });
         let d: [f64; L] = std::array::from_fn(|l| if ok[l] { v[l] - self.shift[l] } else { 0.0 });
@@ -278,7 +286,7 @@ impl Rows<'_> {
                     let v = r[l];
                     let z = (v - mu[l]) / sd[l];
                     let z = if zero[l] { 0.0 } else { z };
-                    r[l] = if v.is_finite() { z } else { fill[l] };
+                    r[l] = if fin(v) { z } else { fill[l] };
                 }
             }
             for l in 0..L {
@@ -316,7 +324,7 @@ impl Rows<'_> {
                 let r = unsafe { self.row::<L>(s * n + i) };
                 *r = unsafe { *self.panel_row::<L>(s * n + i) };
                 for l in 0..L {
-                    cnt[l] += usize::from(r[l].is_finite());
+                    cnt[l] += usize::from(fin(r[l]));
                 }
             }
             let mut all = true;
@@ -376,11 +384,7 @@ impl Rows<'_> {
         for i in 0..self.n {
             let r = unsafe { self.row::<L>(s * self.n + i) };
             for l in 0..L {
-                let d = if r[l].is_finite() {
-                    r[l] - mean[l]
-                } else {
-                    0.0
-                };
+                let d = if fin(r[l]) { r[l] - mean[l] } else { 0.0 };
                 sq[l] += d * d;
             }
         }
@@ -516,7 +520,7 @@ impl Rows<'_> {
             for l in 0..L {
                 let z = (y[l] - mu[l]) / sd[l];
                 let z = if zero[l] { 0.0 } else { z };
-                y[l] = if y[l].is_finite() { z } else { y[l] };
+                y[l] = if fin(y[l]) { z } else { y[l] };
             }
         }
     }
