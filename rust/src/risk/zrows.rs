@@ -103,31 +103,21 @@ impl<const L: usize> Moments<L> {
         }
     }
 
-    /// Adds one row (`v`, weights `w`), branch-free so the lanes vectorise: the finiteness test
-    /// is a float compare and each statistic has its own loop over the lanes. (One loop doing
-    /// all five per lane was packed across the statistics instead, one lane at a time, with a
-    /// branch per lane and the sums moved through the stack on every row.)
+    /// Adds one row (`v`, weights `w`), branch-free so the lanes vectorise: each statistic is
+    /// one whole-array update whose lanes test finiteness with a float compare. (A loop doing
+    /// all five per lane was packed across the statistics instead, a lane at a time with a
+    /// branch per lane; a `bool` mask array cost conversions per row.)
     #[inline(always)]
     fn add(&mut self, v: &[f64; L], w: &[f64; L]) {
-        let ok: [bool; L] = std::array::from_fn(|l| fin(v[l]));
-        let x: [f64; L] = std::array::from_fn(|l| if ok[l] { v[l] } else { 0.0 });
-        let wm: [f64; L] = std::array::from_fn(|l| if ok[l] { w[l] } else { 0.0 });
-        let d: [f64; L] = std::array::from_fn(|l| if ok[l] { v[l] - self.shift[l] } else { 0.0 });
-        for l in 0..L {
-            self.sq[l] += d[l] * d[l];
-        }
-        for l in 0..L {
-            self.cnt[l] += if ok[l] { 1.0 } else { 0.0 };
-        }
-        for l in 0..L {
-            self.sum[l] += x[l];
-        }
-        for l in 0..L {
-            self.sw[l] += wm[l];
-        }
-        for l in 0..L {
-            self.swv[l] += wm[l] * x[l];
-        }
+        let x: [f64; L] = std::array::from_fn(|l| if fin(v[l]) { v[l] } else { 0.0 });
+        let wm: [f64; L] = std::array::from_fn(|l| if fin(v[l]) { w[l] } else { 0.0 });
+        let d: [f64; L] =
+            std::array::from_fn(|l| if fin(v[l]) { v[l] - self.shift[l] } else { 0.0 });
+        self.sq = std::array::from_fn(|l| self.sq[l] + d[l] * d[l]);
+        self.cnt = std::array::from_fn(|l| self.cnt[l] + if fin(v[l]) { 1.0 } else { 0.0 });
+        self.sum = std::array::from_fn(|l| self.sum[l] + x[l]);
+        self.sw = std::array::from_fn(|l| self.sw[l] + wm[l]);
+        self.swv = std::array::from_fn(|l| self.swv[l] + wm[l] * x[l]);
     }
 
     /// Plain means (NaN without values).
@@ -273,8 +263,15 @@ impl Rows<'_> {
                 }
                 (mu, sd) = unsafe { self.spread_of(s, &m2) };
             }
-            let zero: [bool; L] = std::array::from_fn(|l| {
-                used[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite()
+            // 1 where the z-score is kept, 0 where it is 0 (too few values, no spread): a float
+            // lane mask, which the loop below tests with a compare.
+            let scored: [f64; L] = std::array::from_fn(|l| {
+                let zero = used[l] < 2.0 || sd[l].is_nan() || sd[l] <= 0.0 || !sd[l].is_finite();
+                if zero {
+                    0.0
+                } else {
+                    1.0
+                }
             });
             for i in 0..n {
                 let r = unsafe { self.row::<L>(s * n + i) };
@@ -282,12 +279,16 @@ impl Rows<'_> {
                 let fill = lanes::<L>(&sc.fill, i);
                 // Selects on f64 lanes, not branches, so the lanes vectorise (one division per
                 // lane otherwise); a zero lane's quotient is computed and dropped.
-                for l in 0..L {
+                *r = std::array::from_fn(|l| {
                     let v = r[l];
                     let z = (v - mu[l]) / sd[l];
-                    let z = if zero[l] { 0.0 } else { z };
-                    r[l] = if fin(v) { z } else { fill[l] };
-                }
+                    let z = if scored[l] != 0.0 { z } else { 0.0 };
+                    if fin(v) {
+                        z
+                    } else {
+                        fill[l]
+                    }
+                });
             }
             for l in 0..L {
                 counts.imputed[s][l] = kept[l].saturating_sub(used[l] as usize);
