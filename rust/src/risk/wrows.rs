@@ -153,8 +153,8 @@ impl RegRows<'_> {
                     xm[s][l] = if ok[l] { xm[s][l] } else { 0.0 };
                 }
                 let a = &mut sc.ag[(c * k + s) * L..(c * k + s + 1) * L];
-                for l in 0..L {
-                    a[l] += wm[l] * xm[s][l];
+                for (a, (w, x)) in a.iter_mut().zip(wm.iter().zip(&xm[s])) {
+                    *a += w * x;
                 }
             }
             for a in 0..k {

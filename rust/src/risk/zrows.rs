@@ -248,17 +248,11 @@ impl Rows<'_> {
                 let mut m2 = Moments::<L>::new(near);
                 for i in 0..n {
                     let r = unsafe { self.row::<L>(s * n + i) };
-                    for l in 0..L {
-                        // Comparisons, not `clamp`: NaN stays NaN and odd bounds cannot panic.
-                        let v = r[l];
-                        r[l] = if v < lo[l] {
-                            lo[l]
-                        } else if v > hi[l] {
-                            hi[l]
-                        } else {
-                            v
-                        };
-                    }
+                    // Comparisons, not `clamp`: NaN stays NaN and odd bounds cannot panic. Two
+                    // whole-array selects, so that the lanes vectorise.
+                    let low: [f64; L] =
+                        std::array::from_fn(|l| if r[l] < lo[l] { lo[l] } else { r[l] });
+                    *r = std::array::from_fn(|l| if low[l] > hi[l] { hi[l] } else { low[l] });
                     m2.add(r, weights(i));
                 }
                 (mu, sd) = unsafe { self.spread_of(s, &m2) };
@@ -279,16 +273,10 @@ impl Rows<'_> {
                 let fill = lanes::<L>(&sc.fill, i);
                 // Selects on f64 lanes, not branches, so the lanes vectorise (one division per
                 // lane otherwise); a zero lane's quotient is computed and dropped.
-                *r = std::array::from_fn(|l| {
-                    let v = r[l];
-                    let z = (v - mu[l]) / sd[l];
-                    let z = if scored[l] != 0.0 { z } else { 0.0 };
-                    if fin(v) {
-                        z
-                    } else {
-                        fill[l]
-                    }
-                });
+                let z: [f64; L] = std::array::from_fn(|l| (r[l] - mu[l]) / sd[l]);
+                let z: [f64; L] =
+                    std::array::from_fn(|l| if scored[l] != 0.0 { z[l] } else { 0.0 });
+                *r = std::array::from_fn(|l| if fin(r[l]) { z[l] } else { fill[l] });
             }
             for l in 0..L {
                 counts.imputed[s][l] = kept[l].saturating_sub(used[l] as usize);
