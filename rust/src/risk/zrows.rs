@@ -457,15 +457,12 @@ impl Rows<'_> {
             }
             let y = unsafe { self.row::<L>(target * n + i) };
             let wy: [f64; L] = std::array::from_fn(|l| if keep[l] { ow[l] * y[l] } else { 0.0 });
+            // Whole-array updates over zipped rows, so that the lanes vectorise.
             for c1 in 0..m {
                 let wc: [f64; L] = std::array::from_fn(|l| ow[l] * col[c1][l]);
-                for l in 0..L {
-                    rhs[c1][l] += col[c1][l] * wy[l];
-                }
-                for c2 in 0..=c1 {
-                    for l in 0..L {
-                        a[c1 * m + c2][l] += wc[l] * col[c2][l];
-                    }
+                rhs[c1] = std::array::from_fn(|l| rhs[c1][l] + col[c1][l] * wy[l]);
+                for (ab, cb) in a[c1 * m..c1 * m + c1 + 1].iter_mut().zip(&col[..c1 + 1]) {
+                    *ab = std::array::from_fn(|l| ab[l] + wc[l] * cb[l]);
                 }
             }
         }
@@ -488,9 +485,7 @@ impl Rows<'_> {
             let mut res: [f64; L] = std::array::from_fn(|l| y[l] - coef[0][l]);
             for (c, &r) in regs.iter().enumerate() {
                 let row = unsafe { self.row::<L>(r * n + i) };
-                for l in 0..L {
-                    res[l] -= coef[c + 1][l] * row[l];
-                }
+                res = std::array::from_fn(|l| res[l] - coef[c + 1][l] * row[l]);
             }
             for l in 0..L {
                 if keep[l] {
