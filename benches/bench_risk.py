@@ -17,6 +17,15 @@ the speed ratio printed. The literal
 
     python benches/bench_risk.py              # the reference workload
     python benches/bench_risk.py --quick      # 600 assets, 120 dates: a smoke run
+    python benches/bench_risk.py --retain-memory   # glibc keeps freed memory (see below)
+
+Every run's total is printed with the system CPU time it spent. On the reference VM the kernel
+hands memory that stays free for two seconds back to the host (virtio-balloon free page
+reporting), and touching it again costs 0.4-1.1 s per GB (measured: a 1 GB fill takes 0.06 s
+right after a free and 0.46-1.13 s after a 2-5 s pause). Each run frees ~1.2 GB of results and
+allocates as much, so some runs pay that in system time and others do not. ``--retain-memory``
+re-runs the bench with glibc told to keep freed memory in the process (``MALLOC_MMAP_MAX_=0``,
+``MALLOC_TRIM_THRESHOLD_`` = 64 GiB), for ferroquant and NumPy alike: the compute alone.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import argparse
 import os
 import platform
 import resource
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +49,10 @@ SEED = 20261126
 WARMUP = 525
 ALONE = "regressions alone"
 CPU = "CPU time of the total (all threads)"
+SYS = "system CPU time of the total"
+RETAIN_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(64 << 30)}
+"""glibc tunables that keep freed memory in the process (read at start-up: the bench re-executes
+itself with them)."""
 ORTH = {"residual_volatility": ["beta", "size"], "liquidity": ["size"]}
 
 
@@ -72,12 +86,17 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def sys_seconds() -> float:
+    """System CPU time of this process, all threads (page faults are counted here)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def run_ferroquant(w: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
     """The model as ``factors.risk_model`` runs it: descriptors, then standardisation and the
     regressions fused per block of dates, covariance, specific risk."""
     close, caps = w["close"], w["caps"]
     ret = fq.indicators.returns(close)
-    c0 = cpu_seconds()
+    c0, s0 = cpu_seconds(), sys_seconds()
     t0 = time.perf_counter()
     d = factors.risk_descriptors(close, w["volume"], caps=caps)
     t1 = time.perf_counter()
@@ -97,7 +116,7 @@ def run_ferroquant(w: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]
     t3 = time.perf_counter()
     spec = factors.specific_risk(fr.residuals, caps)
     t4 = time.perf_counter()
-    c4 = cpu_seconds()
+    c4, s4 = cpu_seconds(), sys_seconds()
     # The regressions alone, on the exposures just computed (not part of the total).
     t5 = time.perf_counter()
     factors.factor_returns(e.values, ret, w["industries"], caps=caps, start=WARMUP)
@@ -109,6 +128,7 @@ def run_ferroquant(w: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]
         "specific": t4 - t3,
         "regressions alone": t6 - t5,
         CPU: c4 - c0,
+        SYS: s4 - s0,
     }
     return times, {
         "exposures": e.values,
@@ -178,9 +198,16 @@ def median_of(
         times, result = fn()
         runs.append(times)
     med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
-    med["total"] = float(
-        np.median([sum(v for k, v in r.items() if k not in (ALONE, CPU)) for r in runs])
-    )
+    totals = [sum(v for k, v in r.items() if k not in (ALONE, CPU, SYS)) for r in runs]
+    med["total"] = float(np.median(totals))
+    if repeat > 1 and SYS in runs[0]:
+        print(
+            "runs: total s (system s, regressions alone s): "
+            + ", ".join(
+                f"{tot:.3f} ({r[SYS]:.2f}, {r[ALONE]:.3f})"
+                for tot, r in zip(totals, runs, strict=True)
+            )
+        )
     return med, result
 
 
@@ -204,13 +231,23 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--no-numpy", action="store_true", help="skip the NumPy reference")
     p.add_argument("--quick", action="store_true")
+    p.add_argument(
+        "--retain-memory",
+        action="store_true",
+        help="re-run with glibc keeping freed memory in the process (see the module docstring)",
+    )
     a = p.parse_args()
+    if a.retain_memory and any(os.environ.get(k) != v for k, v in RETAIN_ENV.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **RETAIN_ENV})
     if a.quick:
         a.assets, a.dates, a.repeat = 600, 120, 2
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"ferroquant {fq.__version__}, {fq.thread_pool_size()} threads, numpy {np.__version__}"
+        f"ferroquant {fq.__version__}, {fq.thread_pool_size()} threads, numpy {np.__version__}, "
+        f"build {fq.build_info()['profile']}"
     )
+    if a.retain_memory:
+        print("# memory retained: " + " ".join(f"{k}={v}" for k, v in RETAIN_ENV.items()))
     w = workload(a.assets, a.dates)
     styles = 10
     fq_times, fq_res = median_of(lambda: run_ferroquant(w), a.repeat)
@@ -228,7 +265,7 @@ def main() -> None:
     if not a.no_numpy:
         np_times, np_res = median_of(lambda: run_numpy(w), 1)
     stages = ("descriptors", "standardise + regressions", "covariance", "specific", "total", ALONE)
-    for k in (*stages, CPU):
+    for k in (*stages, CPU, SYS):
         if k not in fq_times:
             continue
         row = f"| {k} | {fq_times[k]:.3f} |"
