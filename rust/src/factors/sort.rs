@@ -93,24 +93,41 @@ fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, hist: &mut [[u32; 1 
     }
     tmp.clear();
     tmp.resize(n, 0);
+    let mut lo = [0u32; 1 << 11];
     for (h, &(shift, width)) in hist.iter_mut().zip(&DIGITS) {
         let h = &mut h[..1 << width];
+        let lo = &mut lo[..1 << width];
         let first = ((keys[0] >> (32 + shift)) & ((1 << width) - 1)) as usize;
         if h[first] as usize == n {
             continue; // every key has the same digit here
         }
-        // Counts to starting offsets, in place.
+        // Counts to bucket ends, in place; `lo` gets the starts.
         let mut sum = 0;
-        for c in h.iter_mut() {
-            let count = *c;
+        for (c, start) in h.iter_mut().zip(lo.iter_mut()) {
+            *start = sum;
+            sum += *c;
             *c = sum;
-            sum += count;
         }
+        // Keys from the front fill their buckets upwards from the starts, keys from the back
+        // downwards from the ends; they meet where the counts say. Equal digits come in long runs
+        // (rounded or tied values), and one running offset per bucket chained every key of a
+        // run through a store and a load; two halves make two independent chains. The order
+        // within a bucket is the keys' order either way: the sort stays stable.
         let mask = (1u64 << width) - 1;
-        for &k in keys.iter() {
-            let d = ((k >> (32 + shift)) & mask) as usize;
-            tmp[h[d] as usize] = k;
-            h[d] += 1;
+        let digit = |k: u64| ((k >> (32 + shift)) & mask) as usize;
+        let (src, dst) = (&keys[..n], &mut tmp[..n]);
+        let half = n / 2;
+        for j in 0..half {
+            let (a, b) = (src[j], src[n - 1 - j]);
+            let (da, db) = (digit(a), digit(b));
+            dst[lo[da] as usize] = a;
+            lo[da] += 1;
+            h[db] -= 1;
+            dst[h[db] as usize] = b;
+        }
+        if n % 2 == 1 {
+            let a = src[half];
+            dst[lo[digit(a)] as usize] = a;
         }
         std::mem::swap(keys, tmp);
     }
