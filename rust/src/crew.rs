@@ -173,9 +173,11 @@ impl Crew {
     /// [`Error::Internal`] once every item has finished. While another job holds the crew,
     /// the items run on the calling thread alone.
     pub fn run(&self, n: usize, f: &(dyn Fn(usize) + Sync)) -> Result<()> {
-        let guard = match self.busy.try_lock() {
-            Ok(g) if n <= MAX_ITEMS && n > 1 => g,
-            _ => return run_alone(n, f),
+        if self.helpers.is_empty() || n <= 1 || n > MAX_ITEMS {
+            return run_alone(n, f);
+        }
+        let Ok(guard) = self.busy.try_lock() else {
+            return run_alone(n, f);
         };
         let job = Job {
             run: f,
@@ -256,9 +258,13 @@ fn spin_us() -> u64 {
 /// Crews built so far, keyed by size (this process's; see [`forget_after_fork`]).
 static CREWS: Mutex<Vec<(usize, Arc<Crew>)>> = Mutex::new(Vec::new());
 
-/// The crew for `threads` threads (0 = the default pool size), at most [`MAX_THREADS`].
+/// The crew for `threads` threads (0 = the default pool size), at most [`MAX_THREADS`] and at
+/// most the hardware threads: a helper that polls on a core the caller needs would slow it down
+/// (a sleeping pool worker does not, so the pool may be larger).
 pub fn get(threads: usize) -> Result<Arc<Crew>> {
-    let size = crate::pool::resolve(threads).clamp(1, MAX_THREADS);
+    let size = crate::pool::resolve(threads)
+        .min(crate::pool::hardware_threads())
+        .clamp(1, MAX_THREADS);
     let mut crews = CREWS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, c)) = crews.iter().find(|(n, _)| *n == size) {
         return Ok(Arc::clone(c));

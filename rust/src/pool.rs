@@ -13,7 +13,7 @@ static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new(
 
 /// The hardware thread count, read once: `available_parallelism` re-reads the cgroup files on
 /// every call (~25 µs here), and every parallel call resolves the default pool size.
-fn hardware_threads() -> usize {
+pub(crate) fn hardware_threads() -> usize {
     static HW: OnceLock<usize> = OnceLock::new();
     *HW.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
