@@ -56,6 +56,16 @@ def test_results_do_not_depend_on_thread_count() -> None:
         assert np.array_equal(a, b, equal_nan=True)
 
 
+def assert_forked_child_passes(code: str) -> None:
+    """Runs ``code`` in a fresh interpreter; it forks (``pid``) and the child exits 0 when it
+    computed the right thing. The parent waits for it and exits with the child's status."""
+    code += "_, status = os.waitpid(pid, 0)\nsys.exit(os.waitstatus_to_exitcode(status))\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], timeout=60, capture_output=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_child_computes_without_deadlock() -> None:
     code = r"""
@@ -66,13 +76,8 @@ pid = os.fork()
 if pid == 0:
     child = fq.indicators.standard(x).sma20
     os._exit(0 if np.array_equal(child, parent, equal_nan=True) else 3)
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status))
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], timeout=60, capture_output=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
+    assert_forked_child_passes(code)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -93,10 +98,5 @@ with fq.threads(2):
             last = s.update(c[:, t]).values
         want = np.stack([o[:, -1] for o in fq.indicators.standard(c)], axis=1)
         os._exit(0 if np.array_equal(last, want, equal_nan=True) else 3)
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status))
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], timeout=60, capture_output=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
+    assert_forked_child_passes(code)

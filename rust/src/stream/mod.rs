@@ -326,16 +326,15 @@ impl Stream {
                 commit,
             );
         };
-        let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
-        let chunks = self
-            .hist
-            .chunks_mut(CHUNK * block)
-            .zip(self.len.chunks_mut(CHUNK))
-            .zip(self.nodes.chunks_mut(CHUNK * ns))
-            .zip(out.chunks_mut(CHUNK * n_out))
-            .zip(self.slots.chunks_mut(CHUNK / GROUP))
-            .enumerate();
-        each(chunks, crew, work)
+        let chunks = chunk_parts(
+            &mut self.hist,
+            &mut self.len,
+            &mut self.nodes,
+            out,
+            &mut self.slots,
+            &ctx,
+        );
+        each(chunks.enumerate(), crew, work)
     }
 
     /// Feeds `n_bars` bars of history to every symbol (panels `(n, n_bars)`, row-major), as if
@@ -441,7 +440,6 @@ impl Stream {
             n_out: self.n_out,
             lanes: self.lanes,
         };
-        let (block, ns, n_out) = (ctx.block, ctx.ns, ctx.n_out);
         let work = |(c, (((((hist, fill), nodes), out), slots), ring)): RingChunk<'_>| {
             let at = RingAt { width: CHUNK, row };
             tick::advance_chunk_ring(
@@ -458,16 +456,16 @@ impl Stream {
                 commit,
             );
         };
-        let chunks = self
-            .hist
-            .chunks_mut(CHUNK * block)
-            .zip(self.len.chunks_mut(CHUNK))
-            .zip(self.nodes.chunks_mut(CHUNK * ns))
-            .zip(out.chunks_mut(CHUNK * n_out))
-            .zip(self.slots.chunks_mut(CHUNK / GROUP))
-            .zip(self.ring.chunks_mut(RING * CHUNK))
-            .enumerate();
-        each(chunks, crew, work)?;
+        let chunks = chunk_parts(
+            &mut self.hist,
+            &mut self.len,
+            &mut self.nodes,
+            out,
+            &mut self.slots,
+            ctx,
+        )
+        .zip(self.ring.chunks_mut(RING * CHUNK));
+        each(chunks.enumerate(), crew, work)?;
         if commit {
             self.ring_at = (row + 1) % RING;
         }
@@ -600,6 +598,22 @@ fn first_infinite_in(v: &[f64]) -> Option<usize> {
             })
             .flatten()
     })
+}
+
+/// The per-chunk slices of an update's state and outputs ([`ChunkParts`]), `CHUNK` symbols each.
+fn chunk_parts<'a>(
+    hist: &'a mut [f64],
+    len: &'a mut [Fill],
+    nodes: &'a mut [Node],
+    out: &'a mut [f64],
+    slots: &'a mut [Slot],
+    ctx: &Ctx<'_>,
+) -> impl Iterator<Item = ChunkParts<'a>> {
+    hist.chunks_mut(CHUNK * ctx.block)
+        .zip(len.chunks_mut(CHUNK))
+        .zip(nodes.chunks_mut(CHUNK * ctx.ns))
+        .zip(out.chunks_mut(CHUNK * ctx.n_out))
+        .zip(slots.chunks_mut(CHUNK / GROUP))
 }
 
 /// Runs `f` on every chunk of an update, on the calling thread or shared with a crew's helpers

@@ -129,6 +129,20 @@ fn column(v: &[f64], n: usize, bars: usize, t: usize) -> Vec<f64> {
     (0..n).map(|i| v[i * bars + t]).collect()
 }
 
+/// Bar `t` of the close, high and low panels (one value per symbol each).
+fn bar_columns(panels: [&[f64]; 3], n: usize, bars: usize, t: usize) -> [Vec<f64>; 3] {
+    panels.map(|p| column(p, n, bars, t))
+}
+
+/// The tick of [`bar_columns`].
+fn tick_of(cols: &[Vec<f64>; 3]) -> Tick<'_> {
+    Tick {
+        close: &cols[0],
+        high: &cols[1],
+        low: &cols[2],
+    }
+}
+
 #[test]
 fn stream_equals_batch_bit_for_bit_with_peek_and_checkpoints() {
     stream_equals_batch(false);
@@ -146,16 +160,8 @@ fn stream_equals_batch(lanes: bool) {
     let width = s.outputs();
     let (mut out, mut peeked) = (vec![0.0; n * width], vec![0.0; n * width]);
     for (t, want) in expected.iter().enumerate() {
-        let (cc, hh, ll) = (
-            column(&c, n, bars, t),
-            column(&h, n, bars, t),
-            column(&l, n, bars, t),
-        );
-        let tick = Tick {
-            close: &cc,
-            high: &hh,
-            low: &ll,
-        };
+        let cols = bar_columns([&c, &h, &l], n, bars, t);
+        let tick = tick_of(&cols);
         s.update(tick, &mut peeked, false, crew(t % 2 == 0))
             .unwrap();
         s.update(tick, &mut out, true, crew(t % 3 == 0)).unwrap();
@@ -464,16 +470,8 @@ fn updates_shared_with_a_crew_equal_the_calling_thread_alone() {
         let width = alone.outputs();
         let (mut a, mut b) = (vec![0.0; n * width], vec![0.0; n * width]);
         for t in 0..bars {
-            let (cc, hh, ll) = (
-                column(&c, n, bars, t),
-                column(&h, n, bars, t),
-                column(&l, n, bars, t),
-            );
-            let tick = Tick {
-                close: &cc,
-                high: &hh,
-                low: &ll,
-            };
+            let cols = bar_columns([&c, &h, &l], n, bars, t);
+            let tick = tick_of(&cols);
             for commit in [false, true] {
                 alone.update(tick, &mut a, commit, crew(false)).unwrap();
                 shared.update(tick, &mut b, commit, crew(true)).unwrap();
