@@ -5,8 +5,9 @@
 //! (~70 µs on the 2-vCPU reference machine). A crew's helpers instead keep polling for a while
 //! after their last item (the *spin window*, [`ENV_SPIN_US`]), then park. The calling thread
 //! never waits for a helper to wake: it starts on the items at once and helpers that are awake
-//! take items too, so a job is never slower than running it alone (plus one wake-up call when a
-//! helper had parked) and about twice as fast when calls come within the window.
+//! take items too. A job so costs at most what it costs alone plus the wait for a helper's last
+//! item (and one wake-up call when a helper had parked), and about half of it on two cores when
+//! calls come within the window.
 //!
 //! Items are claimed one at a time from a single atomic word, so which thread runs an item never
 //! changes what the item computes: results are the same for any crew size.
