@@ -164,11 +164,6 @@ impl Crew {
         })
     }
 
-    /// Threads that can take items (helpers and the calling thread).
-    pub fn threads(&self) -> usize {
-        self.helpers.len() + 1
-    }
-
     /// Runs `f(i)` for every `i < n` (at most [`MAX_ITEMS`]) on the calling thread and any
     /// helper that is awake; returns when all have finished. A panic in an item becomes
     /// [`Error::Internal`] once every item has finished. While another job holds the crew,

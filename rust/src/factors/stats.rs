@@ -90,21 +90,28 @@ pub fn spearman_from_sums(m: f64, sxy: f64, sxx: f64, syy: f64) -> f64 {
     (sxy / (sxx.sqrt() * syy.sqrt())).clamp(-1.0, 1.0)
 }
 
-/// Sum of squares in four lanes.
+/// Sum of `f(x)` over `x` in four interleaved lanes: a fixed order (so the same result on any
+/// thread), without the latency chain of one running sum.
 #[inline(always)]
-pub fn sum_sq_lanes(x: &[f64]) -> f64 {
+fn fold_lanes(x: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = [0.0; 4];
     let mut chunks = x.chunks_exact(4);
     for c in &mut chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v * v;
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
         }
     }
     let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for v in chunks.remainder() {
-        s += v * v;
+    for &v in chunks.remainder() {
+        s += f(v);
     }
     s
+}
+
+/// Sum of squares in four lanes (see [`fold_lanes`]).
+#[inline(always)]
+pub fn sum_sq_lanes(x: &[f64]) -> f64 {
+    fold_lanes(x, |v| v * v)
 }
 
 /// One date's ranks as [`rank_pair_correlation`] needs them: which names are ranked (a bit
@@ -165,22 +172,10 @@ pub fn rank_pair_correlation(now: &RankSet<'_>, then: &RankSet<'_>) -> f64 {
     (cov as f64 / ((vx as f64).sqrt() * (vy as f64).sqrt())).clamp(-1.0, 1.0)
 }
 
-/// Sum of `x - shift` in four interleaved lanes: a fixed order (so the same result on any
-/// thread), without the latency chain of one running sum.
+/// Sum of `x - shift` in four lanes (see [`fold_lanes`]).
 #[inline(always)]
 pub fn sum_lanes(x: &[f64], shift: f64) -> f64 {
-    let mut acc = [0.0; 4];
-    let mut chunks = x.chunks_exact(4);
-    for c in &mut chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v - shift;
-        }
-    }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for v in chunks.remainder() {
-        s += v - shift;
-    }
-    s
+    fold_lanes(x, |v| v - shift)
 }
 
 /// Pearson correlation of `x` and `y` (same length), two-pass with the sums in four lanes.
