@@ -294,6 +294,25 @@ fn corrupt_checkpoints_are_refused() {
     }
 }
 
+/// Feeds the closes `c` (`n` symbols x `bars`) to a stream of the standard set alone, one bar at a
+/// time, and checks every bar's outputs against the batch kernels, bit for bit.
+fn assert_standard_stream_equals_batch(c: &[f64], n: usize, bars: usize) {
+    let expected = batch(c, c, c, n, bars);
+    let mut s = Stream::new(vec![Spec::Standard], n).unwrap();
+    let mut out = vec![0.0; n * OUTPUTS];
+    for (t, want) in expected.iter().enumerate() {
+        let x = column(c, n, bars, t);
+        let tick = Tick {
+            close: &x,
+            high: &[],
+            low: &[],
+        };
+        s.update(tick, &mut out, true, crew(false)).unwrap();
+        let want: Vec<f64> = want.iter().flat_map(|w| w[..OUTPUTS].to_vec()).collect();
+        assert!(same(&out, &want), "bar {t}");
+    }
+}
+
 #[test]
 fn hostile_magnitudes_take_the_recompute_paths_and_stay_exact() {
     // Four NaN-free series (one lane group) jumping between 1e6 and 1e-6 scales: every rounding
@@ -310,20 +329,7 @@ fn hostile_magnitudes_take_the_recompute_paths_and_stay_exact() {
             c.push(scale * (1.0 + 0.01 * ((t * 7 + i * 3) % 13) as f64));
         }
     }
-    let expected = batch(&c, &c, &c, n, bars);
-    let mut s = Stream::new(vec![Spec::Standard], n).unwrap();
-    let mut out = vec![0.0; n * 6];
-    for (t, want) in expected.iter().enumerate() {
-        let x = column(&c, n, bars, t);
-        let tick = Tick {
-            close: &x,
-            high: &[],
-            low: &[],
-        };
-        s.update(tick, &mut out, true, crew(false)).unwrap();
-        let want: Vec<f64> = want.iter().flat_map(|w| w[..6].to_vec()).collect();
-        assert!(same(&out, &want), "bar {t}");
-    }
+    assert_standard_stream_equals_batch(&c, n, bars);
 }
 
 #[test]
@@ -340,20 +346,7 @@ fn a_fall_of_21_orders_of_magnitude_takes_the_exact_fallback_and_stays_exact() {
             c.push(scale * (1.0 + 0.01 * ((t * 7 + i * 3) % 13) as f64));
         }
     }
-    let expected = batch(&c, &c, &c, n, bars);
-    let mut s = Stream::new(vec![Spec::Standard], n).unwrap();
-    let mut out = vec![0.0; n * OUTPUTS];
-    for (t, want) in expected.iter().enumerate() {
-        let x = column(&c, n, bars, t);
-        let tick = Tick {
-            close: &x,
-            high: &[],
-            low: &[],
-        };
-        s.update(tick, &mut out, true, crew(false)).unwrap();
-        let want: Vec<f64> = want.iter().flat_map(|w| w[..OUTPUTS].to_vec()).collect();
-        assert!(same(&out, &want), "bar {t}");
-    }
+    assert_standard_stream_equals_batch(&c, n, bars);
 }
 
 #[test]

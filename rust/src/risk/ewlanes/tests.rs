@@ -3,6 +3,16 @@
 use super::*;
 use crate::risk::N_DESCRIPTORS;
 
+/// Each asset's descriptor rows of `data` (`[asset][descriptor][date]`), as [`block`] takes them.
+fn row_refs(data: &mut [Vec<Vec<f64>>]) -> Vec<[&mut [f64]; N_DESCRIPTORS]> {
+    data.iter_mut()
+        .map(|a| {
+            let mut it = a.iter_mut();
+            std::array::from_fn(|_| it.next().map(|r| &mut r[..]).unwrap_or(&mut []))
+        })
+        .collect()
+}
+
 /// Four assets in AVX lanes give the bits of each asset alone, with missing prices, late
 /// listings, zero volume and no caps in the mix.
 #[test]
@@ -49,13 +59,7 @@ fn check(close: &[Vec<f64>], volume: &[Vec<f64>], mkt: &[f64], with_caps: bool) 
     let p = DescriptorParams::default();
     let run = |one_by_one: bool| {
         let mut data = vec![vec![vec![0.0; t]; N_DESCRIPTORS]; LANES];
-        let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = data
-            .iter_mut()
-            .map(|a| {
-                let mut it = a.iter_mut();
-                std::array::from_fn(|_| it.next().map(|r| &mut r[..]).unwrap_or(&mut []))
-            })
-            .collect();
+        let mut rows = row_refs(&mut data);
         let mut sc = Scratch::default();
         if one_by_one {
             for (a, o) in inputs.iter().zip(rows.iter_mut()) {
@@ -98,13 +102,7 @@ fn liquidity_outside_the_normal_range_of_the_product() {
         };
         let inputs = vec![a; LANES];
         let mut data = vec![vec![vec![0.0; t]; N_DESCRIPTORS]; LANES];
-        let mut rows: Vec<[&mut [f64]; N_DESCRIPTORS]> = data
-            .iter_mut()
-            .map(|a| {
-                let mut it = a.iter_mut();
-                std::array::from_fn(|_| it.next().map(|r| &mut r[..]).unwrap_or(&mut []))
-            })
-            .collect();
+        let mut rows = row_refs(&mut data);
         let mut sc = Scratch::default();
         block(&inputs, &mkt, &p, &mut rows, &mut sc);
         block(&inputs[..1], &mkt, &p, &mut rows[..1], &mut sc);
