@@ -58,13 +58,20 @@ struct Standardize<'a> {
 }
 
 impl<'a> Standardize<'a> {
+    /// Borrows the arrays of a standardisation call; the last argument is `(winsor, min_valid,
+    /// orthogonalize)` as both bindings receive them from Python.
     fn borrow<'py>(
         values: &'a mut PyReadwriteArrayDyn<'py, f64>,
         caps: &'a Option<PyReadonlyArrayDyn<'_, f64>>,
         universe: &'a Option<PyReadonlyArray2<'_, bool>>,
         [imputed, dropped, universe_count]: [&'a mut PyReadwriteArrayDyn<'py, f64>; 3],
-        params: risk::StandardizeParams,
+        (winsor, min_valid, orthogonalize): (f64, usize, Vec<(usize, Vec<usize>)>),
     ) -> Result<Self, Error> {
+        let params = risk::StandardizeParams {
+            winsor,
+            min_valid,
+            orthogonalize,
+        };
         let (k, n, t) = match values.shape() {
             [k, n, t] => (*k, *n, *t),
             other => {
@@ -201,17 +208,12 @@ pub fn risk_standardize<'py>(
     threads: usize,
 ) -> PyResult<()> {
     let err = |e: Error| to_pyerr(py, &e);
-    let params = risk::StandardizeParams {
-        winsor,
-        min_valid,
-        orthogonalize,
-    };
     let st = Standardize::borrow(
         &mut values,
         &caps,
         &universe,
         [&mut imputed, &mut dropped, &mut universe_count],
-        params,
+        (winsor, min_valid, orthogonalize),
     )
     .map_err(err)?;
     let (k, n, t) = (st.k, st.n, st.t);
@@ -420,17 +422,12 @@ pub fn risk_standardize_regress<'py>(
     threads: usize,
 ) -> PyResult<()> {
     let err = |e: Error| to_pyerr(py, &e);
-    let params = risk::StandardizeParams {
-        winsor,
-        min_valid,
-        orthogonalize,
-    };
     let st = Standardize::borrow(
         &mut values,
         &caps,
         &universe,
         [&mut imputed, &mut dropped, &mut universe_count],
-        params,
+        (winsor, min_valid, orthogonalize),
     )
     .map_err(err)?;
     let (k, n, t) = (st.k, st.n, st.t);
