@@ -220,12 +220,9 @@ impl StreamCore {
 
     /// The checkpoint bytes, carrying `header`, encoded straight into the `bytes` object.
     fn checkpoint<'py>(&mut self, py: Python<'py>, header: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-        let inner = &mut self.inner;
-        let len = inner.checkpoint_len(header).map_err(|e| to_pyerr(py, &e))?;
-        PyBytes::new_with(py, len, |out| {
-            inner
-                .checkpoint_into(header, out)
-                .map_err(|e| to_pyerr(py, &e))
+        let enc = self.inner.encoder(header).map_err(|e| to_pyerr(py, &e))?;
+        PyBytes::new_with(py, enc.len(), |out| {
+            enc.write(out).map_err(|e| to_pyerr(py, &e))
         })
     }
 

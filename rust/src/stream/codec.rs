@@ -15,7 +15,7 @@ const MAGIC: &[u8; 8] = b"FQSTREAM";
 /// Bump on any change of the layout below; old checkpoints are then refused with a clear error.
 pub const FORMAT: u32 = 1;
 
-/// Writes into a buffer of the exact checkpoint size ([`encoded_len`]); a write past its end is
+/// Writes into a buffer of the exact checkpoint size ([`Encoder::len`]); a write past its end is
 /// recorded, not a panic, and turns into an error at the end.
 struct Writer<'a> {
     buf: &'a mut [u8],
@@ -307,7 +307,7 @@ const WINDOW_BYTES: usize = 8 + 13 * 8;
 const EMA_BYTES: usize = 3 * 8;
 
 /// Bytes [`put_node`] writes for `node` (kept beside it: the two change together, and
-/// [`encode_into`] refuses a size that does not match what was written).
+/// [`Encoder::write`] refuses a size that does not match what was written).
 fn node_len(node: &Node) -> usize {
     match node {
         Node::Standard(_) => 4 * WINDOW_BYTES,
@@ -344,70 +344,89 @@ fn prefix(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
     Ok(head)
 }
 
-/// The size of the checkpoint of a flushed `stream` with `header`.
-pub(super) fn encoded_len(stream: &Stream, header: &[u8]) -> Result<usize> {
-    let ns = stream.specs.len();
-    let per_symbol_nodes: usize = stream.nodes.iter().take(ns).map(node_len).sum();
-    let bars: usize = stream
-        .len
-        .iter()
-        .map(|f| (f.len as usize).min(stream.keep))
-        .sum();
-    Ok(prefix(stream, header)?.len()
-        + stream.n * (8 + per_symbol_nodes)
-        + bars * stream.inputs * 8
-        + 4)
+/// The checkpoint of a flushed stream, sized before it is written: the caller allocates
+/// [`Encoder::len`] bytes where it wants them (the Python binding: straight into the `bytes`
+/// object, sparing a copy of megabytes) and [`Encoder::write`] fills them.
+pub struct Encoder<'a> {
+    stream: &'a Stream,
+    /// Magic, format, header, specs and symbol count.
+    head: Vec<u8>,
+    len: usize,
 }
 
-/// Writes the checkpoint of a flushed `stream` (see [`Stream::checkpoint`]), carrying the
-/// caller's `header` bytes, into `out` of exactly [`encoded_len`] bytes: the Python binding
-/// encodes straight into the `bytes` object, sparing a copy of megabytes.
-pub(super) fn encode_into(stream: &Stream, header: &[u8], out: &mut [u8]) -> Result<()> {
-    let head = prefix(stream, header)?;
-    let mut w = Writer {
-        buf: out,
-        at: 0,
-        overflow: false,
-    };
-    w.bytes(&head);
-    let (block, ns) = (stream.inputs * stream.cap, stream.specs.len());
-    for i in 0..stream.n {
-        let len = stream.len[i].len as usize;
-        let m = len.min(stream.keep);
-        w.usize(m);
-        for k in 0..stream.inputs {
-            let buf = &stream.hist[i * block + k * stream.cap..][..len];
-            for &v in &buf[len - m..] {
-                w.f64(v);
+impl<'a> Encoder<'a> {
+    /// The encoder of a flushed `stream` carrying `header` (see [`Stream::checkpoint`]).
+    pub(super) fn new(stream: &'a Stream, header: &[u8]) -> Result<Self> {
+        let head = prefix(stream, header)?;
+        let ns = stream.specs.len();
+        let per_symbol_nodes: usize = stream.nodes.iter().take(ns).map(node_len).sum();
+        let bars: usize = stream
+            .len
+            .iter()
+            .map(|f| (f.len as usize).min(stream.keep))
+            .sum();
+        let len = head.len() + stream.n * (8 + per_symbol_nodes) + bars * stream.inputs * 8 + 4;
+        Ok(Encoder { stream, head, len })
+    }
+
+    /// The size of the checkpoint in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a checkpoint holds at least its magic and checksum.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes the checkpoint into `out`, of exactly [`Encoder::len`] bytes.
+    pub fn write(&self, out: &mut [u8]) -> Result<()> {
+        let stream = self.stream;
+        let mut w = Writer {
+            buf: out,
+            at: 0,
+            overflow: false,
+        };
+        w.bytes(&self.head);
+        let (block, ns) = (stream.inputs * stream.cap, stream.specs.len());
+        for i in 0..stream.n {
+            let len = stream.len[i].len as usize;
+            let m = len.min(stream.keep);
+            w.usize(m);
+            for k in 0..stream.inputs {
+                let buf = &stream.hist[i * block + k * stream.cap..][..len];
+                for &v in &buf[len - m..] {
+                    w.f64(v);
+                }
+            }
+            for node in &stream.nodes[i * ns..(i + 1) * ns] {
+                put_node(&mut w, node);
             }
         }
-        for node in &stream.nodes[i * ns..(i + 1) * ns] {
-            put_node(&mut w, node);
+        let (at, overflow) = (w.at, w.overflow);
+        if overflow || at + 4 != out.len() {
+            return Err(Error::Internal {
+                reason: format!(
+                    "checkpoint size: {} bytes written for a buffer of {}",
+                    at + 4,
+                    out.len()
+                ),
+            });
         }
+        let crc = crc32fast::hash(&out[..at]);
+        out[at..].copy_from_slice(&crc.to_le_bytes());
+        Ok(())
     }
-    let (at, overflow) = (w.at, w.overflow);
-    if overflow || at + 4 != out.len() {
-        return Err(Error::Internal {
-            reason: format!(
-                "checkpoint size: {} bytes written for a buffer of {}",
-                at + 4,
-                out.len()
-            ),
-        });
+
+    /// The checkpoint as a new vector.
+    pub fn to_vec(&self) -> Result<Vec<u8>> {
+        let mut out = vec![0; self.len];
+        self.write(&mut out)?;
+        Ok(out)
     }
-    let crc = crc32fast::hash(&out[..at]);
-    out[at..].copy_from_slice(&crc.to_le_bytes());
-    Ok(())
 }
 
-/// The checkpoint of a flushed `stream` as a new vector (see [`encode_into`]).
-pub(super) fn encode(stream: &Stream, header: &[u8]) -> Result<Vec<u8>> {
-    let mut out = vec![0; encoded_len(stream, header)?];
-    encode_into(stream, header, &mut out)?;
-    Ok(out)
-}
-
-/// The header and the stream of a checkpoint made by [`encode`].
+/// The header and the stream of a checkpoint made by an [`Encoder`].
 pub fn decode(bytes: &[u8]) -> Result<(Vec<u8>, Stream)> {
     if bytes.len() < MAGIC.len() + 12 || &bytes[..MAGIC.len()] != MAGIC {
         return Err(bad("these bytes are not a ferroquant stream checkpoint"));

@@ -20,7 +20,7 @@ mod tests;
 mod tick;
 
 pub use codec::decode;
-use codec::{encode, encode_into, encoded_len};
+pub use codec::Encoder;
 pub(crate) use spec::Node;
 pub use spec::Spec;
 
@@ -535,22 +535,15 @@ impl Stream {
         self
     }
 
-    /// The checkpoint bytes of the stream, carrying `header` (see [`encode`]).
+    /// The checkpoint bytes of the stream, carrying `header` (see [`Encoder`]).
     pub fn checkpoint(&mut self, header: &[u8]) -> Result<Vec<u8>> {
-        self.flush();
-        encode(self, header)
+        self.encoder(header)?.to_vec()
     }
 
-    /// The size of the checkpoint with `header`, for [`Stream::checkpoint_into`].
-    pub fn checkpoint_len(&mut self, header: &[u8]) -> Result<usize> {
+    /// The stream's checkpoint carrying `header`, sized, to be written where the caller wants.
+    pub fn encoder(&mut self, header: &[u8]) -> Result<Encoder<'_>> {
         self.flush();
-        encoded_len(self, header)
-    }
-
-    /// [`Stream::checkpoint`] into `out`, of exactly [`Stream::checkpoint_len`] bytes.
-    pub fn checkpoint_into(&mut self, header: &[u8], out: &mut [u8]) -> Result<()> {
-        self.flush();
-        encode_into(self, header, out)
+        Encoder::new(self, header)
     }
 
     fn layout(&self) -> Layout {
